@@ -1,0 +1,70 @@
+import { stringify } from "yaml";
+
+export interface CloudInitArgs {
+  /** Pinned sshd host key: the deployer verifies every connection against its public half. */
+  readonly hostKey: { readonly publicKey: string; readonly privateKey: string };
+  /** Written into the document, so bumping it changes the user data (see README, "Replacing hosts"). */
+  readonly generation: number;
+  /** DNS64 resolvers; empty leaves the image's resolver configuration alone. */
+  readonly dns64Servers: readonly string[];
+}
+
+/** Packages from the distribution's own mirrors, which Hetzner serves over IPv6. */
+export const HOST_PACKAGES = ["docker.io", "unattended-upgrades", "curl", "zstd", "ca-certificates"];
+
+const SSHD_HARDENING = [
+  "PasswordAuthentication no",
+  "KbdInteractiveAuthentication no",
+  "PermitRootLogin prohibit-password",
+  "",
+].join("\n");
+
+const AUTO_UPGRADES = [
+  'APT::Periodic::Update-Package-Lists "1";',
+  'APT::Periodic::Unattended-Upgrade "1";',
+  "",
+].join("\n");
+
+// Rotated logs keep a chatty container from filling the disk of a small VM.
+const DOCKER_DAEMON = JSON.stringify({
+  "log-driver": "json-file",
+  "log-opts": { "max-size": "10m", "max-file": "3" },
+});
+
+/**
+ * Renders the cloud-config user data of a host. Pure: the same inputs give the same document byte for
+ * byte, because Hetzner replaces a server whenever its user data changes.
+ */
+export function renderCloudInit(args: CloudInitArgs): string {
+  const writeFiles = [
+    { path: "/etc/ssh/sshd_config.d/50-hcloud-deploy.conf", permissions: "0644", content: SSHD_HARDENING },
+    { path: "/etc/apt/apt.conf.d/20auto-upgrades", permissions: "0644", content: AUTO_UPGRADES },
+    { path: "/etc/docker/daemon.json", permissions: "0644", content: DOCKER_DAEMON + "\n" },
+  ];
+  if (args.dns64Servers.length > 0) {
+    writeFiles.push({
+      path: "/etc/resolv.conf",
+      permissions: "0644",
+      content: args.dns64Servers.map((s) => `nameserver ${s}\n`).join(""),
+    });
+  }
+  const document = {
+    ssh_pwauth: false,
+    disable_root: false,
+    // Replace the image's host keys with the pinned one before sshd first answers.
+    ssh_deletekeys: true,
+    ssh_genkeytypes: [],
+    ssh_keys: {
+      ed25519_private: args.hostKey.privateKey,
+      ed25519_public: args.hostKey.publicKey,
+    },
+    package_update: true,
+    packages: HOST_PACKAGES,
+    write_files: writeFiles,
+    runcmd: [
+      ["systemctl", "restart", "ssh"],
+      ["systemctl", "enable", "--now", "docker"],
+    ],
+  };
+  return `#cloud-config\n# hcloud-deploy generation ${args.generation}\n${stringify(document, { lineWidth: 0 })}`;
+}

@@ -1,0 +1,195 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import type * as pulumiType from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { generateEd25519KeyPair } from "../../../components/sshKeys";
+
+export const ROOT = path.resolve(__dirname, "../../..");
+
+/** A resource as the program registered it: mock inputs (plain), original props (Outputs) and options. */
+export interface Recorded {
+  type: string;
+  name: string;
+  /** Inputs as the engine would receive them (secrets unwrapped). */
+  inputs: Record<string, any>;
+  /** Constructor props as the program passed them, Outputs intact (for secretness checks). */
+  props: Record<string, any>;
+  opts: pulumiType.CustomResourceOptions;
+  parentName?: string;
+}
+
+export interface ProgramRun {
+  resources: Recorded[];
+  outputs: Record<string, unknown>;
+  pulumi: typeof pulumiType;
+  ofType(type: string): Recorded[];
+  named(name: string): Recorded;
+}
+
+export interface TestSecrets {
+  sshPrivateKey: string;
+  sshPublicKey: string;
+}
+
+/** A deployer key pair generated once per test process (so no private key sits in the repo). */
+export const deployerKey: TestSecrets = (() => {
+  const pair = generateEd25519KeyPair("deployer@test");
+  return { sshPrivateKey: pair.privateKey, sshPublicKey: pair.publicKey };
+})();
+
+/** Reads a stack file's config, with the test key pair swapped in and the secrets a stack would set. */
+export function stackConfig(stack: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const file = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
+    config: Record<string, unknown>;
+  };
+  return {
+    ...file.config,
+    "hcloud:token": "t".repeat(64),
+    "hcloud-deploy:sshPublicKey": deployerKey.sshPublicKey,
+    "hcloud-deploy:sshPrivateKey": deployerKey.sshPrivateKey,
+    "hcloud-deploy:registryPushToken": "push-token-value",
+    "hcloud-deploy:registryPullToken": "pull-token-value",
+    "hcloud-deploy:appSecrets": { api: { DATABASE_URL: "postgres://db-secret-value" } },
+    ...extra,
+  };
+}
+
+export const SECRET_KEYS = [
+  "hcloud:token",
+  "hcloud-deploy:sshPrivateKey",
+  "hcloud-deploy:registryPushToken",
+  "hcloud-deploy:registryPullToken",
+  "hcloud-deploy:appSecrets",
+];
+
+let nextIp = 1;
+
+/** What the mocked providers answer; every other type echoes its inputs. */
+function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+  switch (type) {
+    case "hcloud:index/server:Server":
+      return { ...inputs, ipv6Address: `2001:db8:0:${(nextIp++).toString(16)}::1`, status: "running" };
+    case "pulumi-nodejs:dynamic/hcloud-deploy:SshHostKey":
+      return { ...inputs, ...generateEd25519KeyPair(inputs.comment) };
+    case "docker:index/image:Image": {
+      const repo = String(inputs.imageName).replace(/:[^:/]+$/, "");
+      const digest = crypto.createHash("sha256").update(String(inputs.imageName)).digest("hex");
+      return { ...inputs, repoDigest: `${repo}@sha256:${digest}` };
+    }
+    case "command:remote:Command":
+    case "command:local:Command":
+      return { ...inputs, stdout: `ran ${name}`, stderr: "" };
+    default:
+      return inputs;
+  }
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Mocks receive secrets wrapped in a signature object; tests want the plain values. */
+function unwrapSecrets(value: any): any {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") {
+    if (SECRET_SIG in value) return unwrapSecrets(value.value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+function toConfigValue(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Settles the program: waits until no new resource has registered for a few event-loop turns. */
+async function settle(resources: Recorded[]): Promise<void> {
+  let stableTurns = 0;
+  let last = -1;
+  while (stableTurns < 5) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    stableTurns = resources.length === last ? stableTurns + 1 : 0;
+    last = resources.length;
+  }
+}
+
+export function outputValue<T>(pulumi: typeof pulumiType, output: pulumiType.Input<T>): Promise<T> {
+  return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
+}
+
+async function freshRuntime(config: Record<string, unknown>, stack: string, mocks: pulumiType.runtime.Mocks) {
+  jest.resetModules();
+  const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
+  const values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, toConfigValue(v)]));
+  pulumi.runtime.setAllConfig(
+    values,
+    SECRET_KEYS.filter((k) => k in values),
+  );
+  await pulumi.runtime.setMocks(mocks, "hcloud-deploy", stack, false);
+  return pulumi;
+}
+
+const noResources: pulumiType.runtime.Mocks = {
+  newResource: (args) => {
+    throw new Error(`unexpected resource ${args.type}`);
+  },
+  call: (args) => {
+    throw new Error(`unexpected call ${args.token}`);
+  },
+};
+
+/** Runs the config loader alone against the given stack config, as the program's first step does. */
+export async function loadConfigWith(config: Record<string, unknown>, stack = "dev") {
+  await freshRuntime(config, stack, noResources);
+  const { loadConfig } = await import("../../../components/config");
+  return loadConfig();
+}
+
+/**
+ * Runs index.ts under Pulumi mocks with the given config and returns every resource it registered.
+ * A fresh module registry per run, so @pulumi/pulumi's global state starts clean.
+ */
+export async function runProgram(
+  config: Record<string, unknown>,
+  opts: { stack?: string } = {},
+): Promise<ProgramRun> {
+  const byUrnName = new Map<string, Recorded>();
+  const resources: Recorded[] = [];
+  const pulumi = await freshRuntime(config, opts.stack ?? "dev", {
+    newResource: (args) => {
+      const record = byUrnName.get(`${args.type}::${args.name}`);
+      const inputs = unwrapSecrets(args.inputs);
+      if (record) record.inputs = inputs;
+      return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
+    },
+    call: noResources.call,
+  });
+  const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation((args) => {
+      const record: Recorded = {
+        type: args.type,
+        name: args.name,
+        inputs: {},
+        props: args.props as Record<string, any>,
+        opts: args.opts as pulumiType.CustomResourceOptions,
+        parentName: (args.opts.parent as { __name?: string } | undefined)?.__name,
+      };
+      resources.push(record);
+      byUrnName.set(`${args.type}::${args.name}`, record);
+      return undefined;
+    });
+    return { ...(await import("../../../index")) };
+  })) as Record<string, unknown>;
+  await settle(resources);
+  return {
+    resources,
+    outputs,
+    pulumi,
+    ofType: (type) => resources.filter((r) => r.type === type),
+    named: (name) => {
+      const found = resources.find((r) => r.name === name);
+      if (!found)
+        throw new Error(`no resource named ${name}; have ${resources.map((r) => r.name).join(", ")}`);
+      return found;
+    },
+  };
+}
