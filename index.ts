@@ -1,6 +1,10 @@
 import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./components/config";
+import { Delivery } from "./components/delivery";
 import { HetznerHost } from "./components/host";
+import { AppImage } from "./components/image";
+import { Service } from "./components/service";
 
 const config = loadConfig();
 const labels = { project: config.project, stack: config.stack };
@@ -13,7 +17,7 @@ const sshKey = new hcloud.SshKey("deployer", {
 });
 
 // Hosts: one IPv6-only server each, ready for containers once its readiness gate passes.
-const hosts = Object.fromEntries(
+const hosts = new Map(
   config.hosts.map((host) => [
     host.name,
     new HetznerHost(host.name, {
@@ -30,7 +34,43 @@ const hosts = Object.fromEntries(
   ]),
 );
 
-export const hostAddresses = Object.fromEntries(
-  Object.entries(hosts).map(([name, h]) => [name, h.ipv6Address]),
-);
-export const serverIds = Object.fromEntries(Object.entries(hosts).map(([name, h]) => [name, h.serverId]));
+// Apps: one image each, then per host a delivery (tarball or registry pull) and a health-gated service.
+const apps = config.apps.map((app) => {
+  const image = new AppImage(app.name, {
+    app: app.name,
+    source: app.source,
+    registry: config.registry,
+    pushToken: config.secrets.registryPushToken,
+  });
+  const services = app.hosts.map((hostName) => {
+    const host = hosts.get(hostName) as HetznerHost;
+    const name = `${app.name}-on-${hostName}`;
+    const delivery = new Delivery(`${name}-delivery`, {
+      app: app.name,
+      hostName,
+      host,
+      mode: app.delivery,
+      imageRef: image.ref,
+      hostTag: image.hostTag,
+      registry: config.registry,
+      sshPrivateKey: config.secrets.sshPrivateKey,
+      pullToken: config.secrets.registryPullToken,
+    });
+    return new Service(`${name}-service`, {
+      app,
+      hostName,
+      host,
+      imageRef: image.ref,
+      hostTag: image.hostTag,
+      delivery,
+      secretEnv: config.secrets.appSecrets.apply((all) => all[app.name] ?? {}),
+    });
+  });
+  return { name: app.name, image, urls: pulumi.all(services.map((s) => s.url)) };
+});
+
+export const hostAddresses = Object.fromEntries([...hosts].map(([name, h]) => [name, h.ipv6Address]));
+export const serverIds = Object.fromEntries([...hosts].map(([name, h]) => [name, h.serverId]));
+/** Per app: the digest-pinned image it runs (read by the rollback command) and where it answers. */
+export const appImages = Object.fromEntries(apps.map((a) => [a.name, a.image.ref]));
+export const appUrls = Object.fromEntries(apps.map((a) => [a.name, a.urls]));

@@ -2,6 +2,8 @@
 const base = { preset: "ts-jest", testEnvironment: "node" };
 
 module.exports = {
+  // Program runs under mocks take seconds each on a busy two-core machine.
+  testTimeout: 60000,
   projects: [
     { ...base, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
     { ...base, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"] },

@@ -66,6 +66,8 @@ export class HetznerHost extends pulumi.ComponentResource {
   public readonly ipv6Address: pulumi.Output<string>;
   /** Connection for remote commands and SSH from the deployer; secret (holds the private key). */
   public readonly connection: pulumi.Output<HostConnection>;
+  /** The pinned host key line, for known_hosts on the deployer (public, not secret). */
+  public readonly hostKey: pulumi.Output<string>;
   public readonly serverId: pulumi.Output<string>;
   /** Resolves once the host answered the readiness gate; depend on it before touching the host. */
   public readonly ready: pulumi.Output<string>;
@@ -90,15 +92,13 @@ export class HetznerHost extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const userData = pulumi
-      .all([hostKey.publicKey, hostKey.privateKey])
-      .apply(([publicKey, privateKey]) =>
-        renderCloudInit({
-          hostKey: { publicKey, privateKey },
-          generation: host.generation,
-          dns64Servers: host.dns64Servers,
-        }),
-      );
+    const userData = pulumi.all([hostKey.publicKey, hostKey.privateKey]).apply(([publicKey, privateKey]) =>
+      renderCloudInit({
+        hostKey: { publicKey, privateKey },
+        generation: host.generation,
+        dns64Servers: host.dns64Servers,
+      }),
+    );
 
     const server = new hcloud.Server(
       `${name}-server`,
@@ -117,6 +117,7 @@ export class HetznerHost extends pulumi.ComponentResource {
     );
 
     this.ipv6Address = server.ipv6Address;
+    this.hostKey = hostKey.publicKey;
     this.serverId = server.id;
     this.connection = pulumi.secret(
       pulumi
@@ -143,7 +144,12 @@ export class HetznerHost extends pulumi.ComponentResource {
     );
     this.ready = readiness.stdout;
 
-    this.registerOutputs({ ipv6Address: this.ipv6Address, serverId: this.serverId, ready: this.ready });
+    this.registerOutputs({
+      ipv6Address: this.ipv6Address,
+      hostKey: this.hostKey,
+      serverId: this.serverId,
+      ready: this.ready,
+    });
   }
 }
 

@@ -1,0 +1,147 @@
+import * as crypto from "crypto";
+import { shQuote } from "./quote";
+
+export interface ServiceSpec {
+  readonly app: string;
+  readonly hostName: string;
+  /** Image reference on the host (the delivery's host tag). */
+  readonly image: string;
+  readonly port: number;
+  readonly hostPort: number;
+  readonly memory: string;
+  readonly cpus: number;
+  readonly restart: string;
+  readonly health: {
+    readonly path: string;
+    readonly timeoutSeconds: number;
+    readonly intervalSeconds: number;
+  };
+  /** Plain (non-secret) environment: part of the settings hash, delivered with the env file. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Content hash of everything but the environment: the service's trigger, and its container label. */
+export function settingsHash(spec: ServiceSpec): string {
+  const { hostName: _hostName, ...settings } = spec;
+  return crypto.createHash("sha256").update(JSON.stringify(settings)).digest("hex").slice(0, 12);
+}
+
+/** Docker env-file text. Docker cannot express newlines in env-file values, so those are refused. */
+export function envFileContent(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => {
+      if (/[\r\n]/.test(v))
+        throw new Error(`environment variable ${k} contains a newline, which Docker env files cannot hold`);
+      return `${k}=${v}\n`;
+    })
+    .join("");
+}
+
+/**
+ * Converges the app's container on the host (stdin: the env file, secrets included; written 0600).
+ * Health-gated: a candidate with the new revision must answer its check before the running container
+ * is stopped; if it never does, the running one is untouched and the script fails naming app, host and
+ * check. Idempotent: a container already at this revision is left alone.
+ */
+export function serviceScript(spec: ServiceSpec): string {
+  const settings = settingsHash(spec);
+  const check = `GET ${spec.health.path} on port ${spec.port}`;
+  const runArgs = [
+    `--env-file "$env_file"`,
+    `--memory ${shQuote(spec.memory)}`,
+    `--cpus ${shQuote(spec.cpus)}`,
+    `--label hcloud-deploy.app=${shQuote(spec.app)}`,
+    `--label hcloud-deploy.settings=${settings}`,
+    `--label "hcloud-deploy.revision=$revision"`,
+  ].join(" ");
+  return `set -eu
+app=${shQuote(spec.app)} image=${shQuote(spec.image)}
+say() { printf 'hcloud-deploy: %s on %s: %s\\n' "$app" ${shQuote(spec.hostName)} "$*"; }
+fail() { say "$*" >&2; exit 1; }
+running() { [ "$(docker inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+
+# healthy URL SECONDS CONTAINER: polls until a 2xx/3xx answer; sets $last to the last failure.
+healthy() {
+  deadline=$(( $(date +%s) + $2 ))
+  while :; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" || true)
+    case $code in 2??|3??) return 0 ;; esac
+    last="HTTP \${code:-000}"
+    running "$3" || { last="container exited: $(docker logs --tail 5 "$3" 2>&1 | tr '\\n' ' ')"; return 1; }
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep ${spec.health.intervalSeconds}
+  done
+}
+
+# A run cut off in the middle of a swap leaves the old container as -previous: put it back first.
+if ! docker inspect "$app" >/dev/null 2>&1 && docker inspect "$app-previous" >/dev/null 2>&1; then
+  docker rename "$app-previous" "$app" && docker start "$app" >/dev/null
+fi
+
+umask 077
+dir=/etc/hcloud-deploy/$app
+mkdir -p "$dir"
+cat > "$dir/env.new"
+revision=${settings}-$(sha256sum < "$dir/env.new" | cut -c1-12)
+env_file=$dir/$revision.env
+mv "$dir/env.new" "$env_file"
+
+current=$(docker inspect --format '{{index .Config.Labels "hcloud-deploy.revision"}}' "$app" 2>/dev/null || true)
+if [ "$current" = "$revision" ] && running "$app"; then
+  say "revision $revision already running"
+  exit 0
+fi
+
+say "starting candidate $revision from $image"
+docker rm -f "$app-candidate" >/dev/null 2>&1 || true
+docker run -d --name "$app-candidate" ${runArgs} "$image" >/dev/null
+candidate_ip=$(docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$app-candidate")
+if ! healthy "http://$candidate_ip:${spec.port}${spec.health.path}" ${spec.health.timeoutSeconds} "$app-candidate"; then
+  docker logs --tail 20 "$app-candidate" >&2 2>&1 || true
+  docker rm -f "$app-candidate" >/dev/null
+  rm -f "$env_file"
+  fail "health check ${check} did not pass within ${spec.health.timeoutSeconds}s ($last); the previous version keeps serving"
+fi
+docker rm -f "$app-candidate" >/dev/null
+
+# Swap: the old container steps aside (kept until the new one answers on the published port).
+if docker inspect "$app" >/dev/null 2>&1; then
+  docker rename "$app" "$app-previous"
+  docker stop --time 10 "$app-previous" >/dev/null
+fi
+restore() {
+  docker rm -f "$app" >/dev/null 2>&1 || true
+  if docker inspect "$app-previous" >/dev/null 2>&1; then
+    docker rename "$app-previous" "$app" && docker start "$app" >/dev/null
+  fi
+  rm -f "$env_file"
+  fail "$1; the previous version was restored"
+}
+docker run -d --name "$app" --restart ${shQuote(spec.restart)} -p ${spec.hostPort}:${spec.port} ${runArgs} "$image" >/dev/null ||
+  restore "docker run failed"
+healthy "http://[::1]:${spec.hostPort}${spec.health.path}" 30 "$app" ||
+  restore "health check ${check} failed on the published port ${spec.hostPort} ($last)"
+docker rm -f "$app-previous" >/dev/null 2>&1 || true
+find "$dir" -name '*.env' ! -name "$revision.env" -delete
+say "revision $revision serving on port ${spec.hostPort}"
+`;
+}
+
+/**
+ * Removes the app's container, but only when it still runs this resource's settings: during a
+ * replacement the new revision is already serving when the old resource is deleted.
+ */
+export function serviceRemoveScript(spec: ServiceSpec): string {
+  return `set -eu
+app=${shQuote(spec.app)}
+labels=$(docker inspect --format '{{index .Config.Labels "hcloud-deploy.settings"}}' "$app" 2>/dev/null || true)
+if [ "$labels" = ${settingsHash(spec)} ]; then
+  docker rm -f "$app" "$app-previous" "$app-candidate" >/dev/null 2>&1 || true
+  rm -rf "/etc/hcloud-deploy/$app"
+  echo "hcloud-deploy: removed $app"
+else
+  echo "hcloud-deploy: $app now runs other settings; left in place"
+fi
+`;
+}

@@ -1,0 +1,76 @@
+import {
+  IMAGES,
+  LOCATIONS,
+  SERVER_TYPES,
+  findImageById,
+  findLocation,
+  findServerType,
+  renderImage,
+  renderLocation,
+  renderServerType,
+} from "../catalog";
+import { notFound } from "../errors";
+import { listBody } from "../listing";
+import { Route, idParam } from "../router";
+
+/** Read-only lookups: the provider resolves server type and image (by architecture) before a create. */
+export const catalogRoutes: Route[] = [
+  {
+    method: "GET",
+    pattern: "/server_types",
+    handler: ({ query }) => ({
+      status: 200,
+      body: listBody("server_types", SERVER_TYPES.map(renderServerType), query),
+    }),
+  },
+  {
+    method: "GET",
+    pattern: "/server_types/:id",
+    handler: (context) => {
+      const type = findServerType(idParam(context));
+      if (!type) throw notFound("server type", context.params.id);
+      return { status: 200, body: { server_type: renderServerType(type) } };
+    },
+  },
+  {
+    method: "GET",
+    pattern: "/images",
+    handler: ({ query }) => {
+      // include_deprecated is accepted and has nothing to do: no image here is deprecated.
+      const architecture = query.get("architecture");
+      const type = query.get("type");
+      const images = IMAGES.filter(
+        (image) =>
+          (architecture === null || image.architecture === architecture) &&
+          (type === null || type === "system"),
+      );
+      return { status: 200, body: listBody("images", images.map(renderImage), query) };
+    },
+  },
+  {
+    method: "GET",
+    pattern: "/images/:id",
+    handler: (context) => {
+      const image = findImageById(idParam(context));
+      if (!image) throw notFound("image", context.params.id);
+      return { status: 200, body: { image: renderImage(image) } };
+    },
+  },
+  {
+    method: "GET",
+    pattern: "/locations",
+    handler: ({ query }) => ({
+      status: 200,
+      body: listBody("locations", LOCATIONS.map(renderLocation), query),
+    }),
+  },
+  {
+    method: "GET",
+    pattern: "/locations/:id",
+    handler: (context) => {
+      const location = findLocation(idParam(context));
+      if (!location) throw notFound("location", context.params.id);
+      return { status: 200, body: { location: renderLocation(location) } };
+    },
+  },
+];

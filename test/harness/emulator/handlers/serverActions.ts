@@ -1,0 +1,68 @@
+import { recordAction, renderAction } from "../actions";
+import { optionalBoolean, optionalReference } from "../body";
+import { findServerType } from "../catalog";
+import { ApiError, invalidInput, serverNotStopped } from "../errors";
+import { requireServer } from "../lookups";
+import { RequestContext, Route, idParam } from "../router";
+import { ServerRecord } from "../state";
+
+type Effect = (server: ServerRecord, context: RequestContext) => void;
+
+/** `POST /servers/{id}/actions/<name>` → 201 `{"action": …}`; bodies are optional (hcloud-go sends none). */
+function serverAction(name: string, command: string, effect: Effect): Route {
+  return {
+    method: "POST",
+    pattern: `/servers/:id/actions/${name}`,
+    handler: (context) => {
+      const server = requireServer(context.store.state, idParam(context));
+      if (server.status === "initializing") {
+        throw new ApiError(423, "locked", `server ${server.id} is still being created`);
+      }
+      effect(server, context);
+      const action = recordAction(context.store, command, [{ id: server.id, type: "server" }]);
+      return { status: 201, body: { action: renderAction(action) } };
+    },
+  };
+}
+
+const changeProtection: Effect = (server, { body }) => {
+  const protectDelete = optionalBoolean(body, "delete") ?? server.deleteProtection;
+  const protectRebuild = optionalBoolean(body, "rebuild") ?? server.rebuildProtection;
+  // The API docs: "currently delete and rebuild attribute needs to have the same value".
+  if (protectDelete !== protectRebuild) throw invalidInput("rebuild", "must have the same value as delete");
+  server.deleteProtection = protectDelete;
+  server.rebuildProtection = protectRebuild;
+};
+
+/** Needs a stopped server; the API then copies the disk and starts the server again. */
+const changeType: Effect = (server, { body }) => {
+  const ref = optionalReference(body, "server_type");
+  const type = findServerType(ref);
+  if (!type) throw invalidInput("server_type", `server type ${JSON.stringify(ref)} does not exist`);
+  const upgradeDisk = optionalBoolean(body, "upgrade_disk");
+  if (upgradeDisk === undefined) throw invalidInput("upgrade_disk", "is required");
+  if (server.status !== "off") throw serverNotStopped(server.id);
+  const current = findServerType(server.serverTypeName);
+  if (type.architecture !== current?.architecture || type.disk < server.primaryDiskSize) {
+    throw new ApiError(
+      422,
+      "invalid_server_type",
+      `server type ${type.name} does not fit server ${server.id}`,
+    );
+  }
+  server.serverTypeName = type.name;
+  if (upgradeDisk) server.primaryDiskSize = type.disk;
+  server.status = "running";
+};
+
+// Power actions only change the reported status; the simulated host keeps running throughout.
+export const serverActionRoutes: Route[] = [
+  serverAction("poweron", "start_server", (server) => (server.status = "running")),
+  serverAction("poweroff", "stop_server", (server) => (server.status = "off")),
+  serverAction("shutdown", "shutdown_server", (server) => (server.status = "off")),
+  serverAction("reset", "reset_server", (server) => (server.status = "running")),
+  serverAction("change_protection", "change_protection", changeProtection),
+  serverAction("change_type", "change_server_type", changeType),
+  serverAction("enable_backup", "enable_backup", (server) => (server.backupWindow = "22-02")),
+  serverAction("disable_backup", "disable_backup", (server) => (server.backupWindow = null)),
+];

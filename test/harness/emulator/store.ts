@@ -1,0 +1,41 @@
+import * as fs from "fs";
+import * as path from "path";
+import { ApiError } from "./errors";
+import { Ipv6Pool } from "./ipv6";
+import { EmulatorState, IdKind, emptyState } from "./state";
+
+/** Holds the state, hands out IDs and IPv6 networks, and writes the state file after each change. */
+export class StateStore {
+  private constructor(
+    readonly state: EmulatorState,
+    private readonly pool: Ipv6Pool,
+    private readonly file: string | undefined,
+  ) {}
+
+  /** Loads `file` when it exists, so a restarted emulator still knows its resources. */
+  static open(pool: Ipv6Pool, file?: string): StateStore {
+    if (!file || !fs.existsSync(file)) return new StateStore(emptyState(), pool, file);
+    const loaded = JSON.parse(fs.readFileSync(file, "utf8")) as EmulatorState;
+    if (loaded.version !== 1) throw new Error(`state file ${file} has version ${loaded.version}, expected 1`);
+    return new StateStore(loaded, pool, file);
+  }
+
+  nextId(kind: IdKind): number {
+    return this.state.nextId[kind]++;
+  }
+
+  allocateIpv6Network(): string {
+    if (BigInt(this.state.nextIpv6Network) >= this.pool.size) {
+      throw new ApiError(403, "resource_limit_exceeded", `IPv6 pool ${this.pool.cidr} is exhausted`);
+    }
+    return this.pool.network(this.state.nextIpv6Network++);
+  }
+
+  /** Write-then-rename, so a crash mid-write never leaves a truncated state file behind. */
+  save(): void {
+    if (!this.file) return;
+    const temporary = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${process.pid}.tmp`);
+    fs.writeFileSync(temporary, JSON.stringify(this.state, null, 2));
+    fs.renameSync(temporary, this.file);
+  }
+}
