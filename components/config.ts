@@ -266,9 +266,10 @@ function parseRegistry(raw: RawConfig): RegistryConfig {
   const n = node(raw, "registry");
   if (!n.present) n.fail('is required: { "namespace": "<owner>", "username": "<user>" }');
   const registry: RegistryConfig = {
+    // Docker refuses image references with an IPv6 literal, so a registry needs a name.
     server: n
       .field("server")
-      .matching(/^[a-z0-9.-]+(:\d+)?$|^\[[0-9a-f:]+\](:\d+)?$/, "a registry host", DEFAULTS.registry.server),
+      .matching(/^[a-z0-9.-]+(:\d+)?$/, "a registry host name with optional :port", DEFAULTS.registry.server),
     namespace: n
       .field("namespace")
       .matching(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, "a lowercase registry namespace"),
