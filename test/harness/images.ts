@@ -1,0 +1,101 @@
+import { randomBytes } from "node:crypto";
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { DockerEngine } from "./dockerd";
+import { run } from "./exec";
+import { LocalRegistry } from "./registry";
+
+export interface TestImage {
+  /** "sha256:…" */
+  readonly id: string;
+  /** The reference it was built as, e.g. "hcd-test/web:v1". */
+  readonly tag: string;
+}
+
+export interface HttpImageOptions {
+  tag: string;
+  /** The whole body of GET / (index.html). */
+  version: string;
+  /** Port busybox httpd listens on inside the container; default 8080. */
+  port?: number;
+  /** Adds a layer of this many MiB of random (incompressible) data, for transfer-size tests. */
+  paddingMiB?: number;
+}
+
+// Static, so it is the only file the image needs: nothing can be pulled here, images start FROM scratch.
+const BUSYBOX = "/bin/busybox";
+const MIB = 1024 * 1024;
+
+export async function buildHttpImage(engine: DockerEngine, opts: HttpImageOptions): Promise<TestImage> {
+  const port = opts.port ?? 8080;
+  const dir = await mkdtemp(path.join(tmpdir(), "hcd-image-"));
+  try {
+    const context = path.join(dir, "context");
+    await mkdir(path.join(context, "www"), { recursive: true });
+    await copyFile(BUSYBOX, path.join(context, "busybox")).catch((err: Error) => {
+      throw new Error(`Cannot copy ${BUSYBOX} (run scripts/setup-machine.sh): ${err.message}`);
+    });
+    await writeFile(path.join(context, "www", "index.html"), opts.version);
+    const padding = opts.paddingMiB ?? 0;
+    if (padding > 0) await writeRandomFile(path.join(context, "padding"), padding);
+    await writeFile(
+      path.join(context, "Dockerfile"),
+      [
+        "FROM scratch",
+        "COPY busybox /bin/busybox",
+        "COPY www /www",
+        ...(padding > 0 ? ["COPY padding /padding"] : []),
+        `EXPOSE ${port}`,
+        `ENTRYPOINT ["/bin/busybox", "httpd", "-f", "-p", "${port}", "-h", "/www"]`,
+        "",
+      ].join("\n"),
+    );
+    const idFile = path.join(dir, "image-id");
+    await run("docker", ["build", "--quiet", "--iidfile", idFile, "--tag", opts.tag, context], {
+      env: dockerEnv(engine),
+    });
+    return { id: (await readFile(idFile, "utf8")).trim(), tag: opts.tag };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Pushes `image` to `registry` as <registry.host>/<repository>:<tag>; returns that reference. */
+export async function pushImage(
+  engine: DockerEngine,
+  image: TestImage,
+  registry: LocalRegistry,
+  repository: string,
+  tag = "latest",
+): Promise<string> {
+  const reference = `${registry.host}/${repository}:${tag}`;
+  // Credentials go to a throwaway client config, never to the machine's ~/.docker.
+  const dockerConfig = await mkdtemp(path.join(tmpdir(), "hcd-docker-config-"));
+  try {
+    const env = { ...dockerEnv(engine), DOCKER_CONFIG: dockerConfig };
+    await run("docker", ["login", "--username", registry.user, "--password-stdin", registry.host], {
+      env,
+      input: registry.password,
+    });
+    await run("docker", ["tag", image.id, reference], { env });
+    await run("docker", ["push", reference], { env });
+    return reference;
+  } finally {
+    await rm(dockerConfig, { recursive: true, force: true });
+  }
+}
+
+function dockerEnv(engine: DockerEngine): NodeJS.ProcessEnv {
+  // The classic builder needs neither the network nor the buildx plugin, and Docker 20.10 has it.
+  return { ...process.env, DOCKER_HOST: engine.dockerHost, DOCKER_BUILDKIT: "0" };
+}
+
+async function writeRandomFile(file: string, mebibytes: number): Promise<void> {
+  const handle = await open(file, "w");
+  try {
+    for (let i = 0; i < mebibytes; i++) await handle.write(randomBytes(MIB));
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,201 @@
+// Proves the simulated-host harness with the real OpenSSH client and docker CLI.
+// Needs root and scripts/setup-machine.sh.
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { DockerEngine, startDockerEngine } from "../harness/dockerd";
+import { delay, run, RunResult } from "../harness/exec";
+import { TestImage, buildHttpImage, pushImage } from "../harness/images";
+import { LocalRegistry, startRegistry } from "../harness/registry";
+import {
+  HARNESS_REGISTRY_HOSTNAME,
+  SimHost,
+  generateTestHostKey,
+  startSimHost,
+  stopAllSimHosts,
+} from "../harness/simhost";
+
+const VERSION = "harness-test-v1.2.3";
+const SETUP_TIMEOUT_MS = 180_000;
+const TEST_TIMEOUT_MS = 60_000;
+
+let workDir: string;
+let registry: LocalRegistry;
+let deployer: DockerEngine;
+let hostA: SimHost;
+let hostB: SimHost;
+let image: TestImage;
+let clientKeyFile: string;
+const knownHostsFiles = new Map<SimHost, string>();
+
+beforeAll(async () => {
+  workDir = await mkdtemp(path.join(tmpdir(), "hcd-harness-test-"));
+  const clientKey = await generateTestHostKey();
+  clientKeyFile = path.join(workDir, "id_ed25519");
+  await writeFile(clientKeyFile, clientKey.privateKey, { mode: 0o600 });
+
+  registry = await startRegistry();
+  const insecureRegistries = [registry.host];
+  const [keyA, keyB] = await Promise.all([generateTestHostKey(), generateTestHostKey()]);
+  // allSettled, so that whatever did start is known to afterAll even when something else failed.
+  const [engine, a, b] = await Promise.allSettled([
+    startDockerEngine({ name: "hcd-test-deployer", insecureRegistries }),
+    startSimHost({
+      name: "hcd-test-a",
+      address: "fd5e:ee:0:1::1",
+      authorizedKeys: [clientKey.publicKey],
+      hostKey: keyA,
+      insecureRegistries,
+    }),
+    startSimHost({
+      name: "hcd-test-b",
+      address: "fd5e:ee:0:2::1",
+      authorizedKeys: [clientKey.publicKey],
+      hostKey: keyB,
+      insecureRegistries,
+    }),
+  ]);
+  if (engine.status === "fulfilled") deployer = engine.value;
+  for (const result of [engine, a, b]) if (result.status === "rejected") throw result.reason;
+  hostA = (a as PromiseFulfilledResult<SimHost>).value;
+  hostB = (b as PromiseFulfilledResult<SimHost>).value;
+  knownHostsFiles.set(hostA, await knownHostsFile("a", hostA, keyA.publicKey));
+  knownHostsFiles.set(hostB, await knownHostsFile("b", hostB, keyB.publicKey));
+
+  image = await buildHttpImage(deployer, { tag: "hcd-test/web:v1", version: VERSION });
+}, SETUP_TIMEOUT_MS);
+
+afterAll(async () => {
+  const results = await Promise.allSettled([stopAllSimHosts(), deployer?.stop(), registry?.stop()]);
+  if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+  for (const result of results) if (result.status === "rejected") throw result.reason;
+}, SETUP_TIMEOUT_MS);
+
+async function knownHostsFile(label: string, host: SimHost, publicKey: string): Promise<string> {
+  const file = path.join(workDir, `known_hosts_${label}`);
+  await writeFile(file, `${host.address} ${publicKey}\n`);
+  return file;
+}
+
+function sshArgs(host: SimHost, knownHosts = knownHostsFiles.get(host)!): string[] {
+  return [
+    ...["-F", "/dev/null", "-i", clientKeyFile, "-o", "IdentitiesOnly=yes"],
+    ...["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`],
+    ...["-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes"],
+    ...["-o", "PreferredAuthentications=publickey", "-o", "ConnectTimeout=10"],
+    `root@${host.address}`,
+  ];
+}
+
+const ssh = (host: SimHost, command: string) => run("ssh", [...sshArgs(host), command]);
+
+const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+const deployerEnv = () => ({ ...process.env, DOCKER_HOST: deployer.dockerHost });
+
+function expectSuccess(result: RunResult): void {
+  if (result.code !== 0) throw new Error(`exit code ${result.code}; stderr:\n${result.stderr}`);
+}
+
+test(
+  "ssh by IPv6 address with a pinned host key reaches that host's own docker engine",
+  async () => {
+    for (const host of [hostA, hostB]) {
+      const { stdout } = await ssh(host, "hostname && docker info --format '{{.Name}} {{.ServerVersion}}'");
+      expect(stdout.trim().split("\n")).toEqual([
+        host.name,
+        expect.stringMatching(new RegExp(`^${host.name} 20\\.`)),
+      ]);
+    }
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "docker save | ssh docker load, then a published port answers on the host's IPv6 address",
+  async () => {
+    const sshCommand = ["ssh", ...sshArgs(hostA)].map(shellQuote).join(" ");
+    await run("bash", ["-o", "pipefail", "-c", `docker save ${image.tag} | ${sshCommand} docker load`], {
+      env: deployerEnv(),
+    });
+    await ssh(hostA, `docker run -d --name web -p 8080:8080 ${image.tag}`);
+
+    const url = `http://[${hostA.address}]:8080/`;
+    let last: RunResult | undefined;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      last = await run("curl", ["-gsS", "--max-time", "2", url], { check: false });
+      if (last.code === 0) break;
+      await delay(200);
+    }
+    expect(last).toMatchObject({ code: 0, stdout: VERSION });
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "a host has no IPv4 except loopback and its docker bridge",
+  async () => {
+    const addresses = await hostA.exec("ip -4 -o addr show | awk '{print $2}'");
+    expectSuccess(addresses);
+    expect(addresses.stdout.trim().split("\n").sort()).toEqual(["docker0", "lo"]);
+
+    const routes = await hostA.exec("ip -4 route show table all type unicast");
+    expectSuccess(routes);
+    expect(routes.stdout).not.toMatch(/default/);
+    for (const route of routes.stdout.trim().split("\n")) expect(route).toMatch(/ dev (docker0|lo) /);
+
+    const outside = await hostA.exec("ip -4 route get 192.0.2.1");
+    expect(outside.code).not.toBe(0);
+    expect(outside.stderr).toMatch(/unreachable/i);
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "a host logs in to the registry over IPv6 and pulls what the deployer pushed",
+  async () => {
+    const reference = await pushImage(deployer, image, registry, "hcd-test/web", "v1");
+
+    const resolved = await hostB.exec(`getent ahostsv6 ${HARNESS_REGISTRY_HOSTNAME}`);
+    expect(resolved.stdout).toMatch(new RegExp(`^${hostB.gateway} `));
+
+    const login = await hostB.exec(
+      `docker login --username ${registry.user} --password-stdin ${registry.host}`,
+      { input: registry.password },
+    );
+    expectSuccess(login);
+    const pull = await hostB.exec(
+      `docker pull ${reference} && docker image inspect --format '{{.Id}}' ${reference}`,
+    );
+    expectSuccess(pull);
+    expect(pull.stdout.trim().split("\n").pop()).toBe(image.id);
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "ssh refuses a host whose key differs from the pinned one",
+  async () => {
+    const wrongKnownHosts = await knownHostsFile("wrong", hostA, (await generateTestHostKey()).publicKey);
+    const result = await run("ssh", [...sshArgs(hostA, wrongKnownHosts), "true"], { check: false });
+    expect(result.code).toBe(255);
+    expect(result.stderr).toMatch(/Host key verification failed/);
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "each host has its own /root and /tmp",
+  async () => {
+    const marker = `hcd-marker-${process.pid}-${Date.now()}`;
+    expectSuccess(await hostA.exec(`echo a > /root/${marker} && echo a > /tmp/${marker}`));
+    expectSuccess(await ssh(hostA, `test -f /root/${marker} && test -f /tmp/${marker}`));
+
+    const onB = await hostB.exec(`ls /root/${marker} /tmp/${marker}`);
+    expect(onB.code).not.toBe(0);
+    expect(existsSync(`/root/${marker}`)).toBe(false);
+    expect(existsSync(`/tmp/${marker}`)).toBe(false);
+  },
+  TEST_TIMEOUT_MS,
+);
