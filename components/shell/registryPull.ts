@@ -24,8 +24,9 @@ fi
 umask 077
 cfg=$(mktemp -d /run/hcloud-deploy-pull.XXXXXX)
 trap 'docker --config "$cfg" logout ${shQuote(server)} >/dev/null 2>&1 || true; rm -rf "$cfg"' EXIT
-if ! docker --config "$cfg" login --username ${shQuote(username)} --password-stdin ${shQuote(server)} >/dev/null; then
-  say "login to ${server} failed (is the pull token valid and allowed read:packages?)" >&2
+# docker login warns on stderr about storing the credential; it lives on tmpfs for seconds only.
+if ! login=$(docker --config "$cfg" login --username ${shQuote(username)} --password-stdin ${shQuote(server)} 2>&1); then
+  say "login to ${server} failed (is the pull token valid and allowed read:packages?): $login" >&2
   exit 1
 fi
 docker --config "$cfg" pull -q "$ref" >/dev/null
