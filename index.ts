@@ -1,5 +1,6 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import { CiSetup } from "./components/ci";
 import { loadConfig } from "./components/config";
 import { Delivery } from "./components/delivery";
 import { HetznerHost } from "./components/host";
@@ -68,6 +69,16 @@ const apps = config.apps.map((app) => {
   });
   return { name: app.name, image, urls: pulumi.all(services.map((s) => s.url)) };
 });
+
+// CI (opt-in, in one stack only): Actions secrets and variables, the production environment with its
+// reviewers, and branch protection on main requiring the checks of .github/workflows/pull-request.yml.
+if (config.ci.enabled && config.secrets.ci) {
+  new CiSetup("ci", {
+    ci: config.ci,
+    githubToken: config.secrets.ci.githubToken,
+    secretValues: config.secrets.ci.actionsSecrets,
+  });
+}
 
 export const hostAddresses = Object.fromEntries([...hosts].map(([name, h]) => [name, h.ipv6Address]));
 export const serverIds = Object.fromEntries([...hosts].map(([name, h]) => [name, h.serverId]));

@@ -1,5 +1,6 @@
 import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
+import { CI_SECRET_KEYS, CiConfig, CiPlainSecrets, parseCiConfig } from "./ciConfig";
 import { parseCidr } from "./cidr";
 import { ConfigError, ConfigNode, requireUnique } from "./configReader";
 import { parsePublicKey, publicKeyOfPrivateKey } from "./sshKeys";
@@ -88,11 +89,18 @@ export interface DeployConfig {
   readonly sshAllowedCidrs: readonly string[];
   readonly hostReplacement: HostReplacementPolicy;
   readonly readinessTimeoutSeconds: number;
+  /** The opt-in GitHub setup; `{ enabled: false }` unless hcloud-deploy:ci turns it on. */
+  readonly ci: CiConfig;
   readonly secrets: {
     readonly sshPrivateKey: pulumi.Output<string>;
     readonly registryPushToken?: pulumi.Output<string>;
     readonly registryPullToken?: pulumi.Output<string>;
     readonly appSecrets: pulumi.Output<Record<string, Record<string, string>>>;
+    /** Present when the CI block is on: the GitHub provider's token and each Actions secret's value. */
+    readonly ci?: {
+      readonly githubToken: pulumi.Output<string>;
+      readonly actionsSecrets: Readonly<Record<string, pulumi.Output<string>>>;
+    };
   };
 }
 
@@ -311,6 +319,8 @@ export interface PlainSecrets {
   readonly registryPullToken?: string;
   readonly appSecrets?: unknown;
   readonly hcloudToken?: string;
+  /** The CI block's own secrets (its push token is registryPushToken above). */
+  readonly ci?: Omit<CiPlainSecrets, "registryPushToken">;
 }
 
 function requireSecret(value: string | undefined, name: string, why: string): void {
@@ -319,7 +329,7 @@ function requireSecret(value: string | undefined, name: string, why: string): vo
   }
 }
 
-function checkSecrets(config: Omit<DeployConfig, "secrets">, secrets: PlainSecrets): void {
+function checkSecrets(config: Omit<DeployConfig, "secrets" | "ci">, secrets: PlainSecrets): void {
   if (!secrets.hcloudToken) {
     throw new ConfigError(
       "hcloud:token",
@@ -410,10 +420,11 @@ export function parseConfig(
     ),
   };
   checkSecrets(config, secrets);
-  return config;
+  const ci = parseCiConfig(stack, raw.ci, { ...secrets.ci, registryPushToken: secrets.registryPushToken });
+  return { ...config, ci };
 }
 
-const OBJECT_KEYS = ["hosts", "apps", "registry", "sshAllowedCidrs", "imagePins"] as const;
+const OBJECT_KEYS = ["hosts", "apps", "registry", "sshAllowedCidrs", "imagePins", "ci"] as const;
 const STRING_KEYS = ["sshPublicKey", "hostReplacement", "readinessTimeoutSeconds"] as const;
 
 function readObject(cfg: pulumi.Config, k: string): unknown {
@@ -438,6 +449,7 @@ export function loadConfig(): DeployConfig {
     registryPullToken: cfg.get("registryPullToken"),
     appSecrets: readObject(cfg, "appSecrets"),
     hcloudToken: new pulumi.Config("hcloud").get("token") ?? process.env.HCLOUD_TOKEN,
+    ci: Object.fromEntries(CI_SECRET_KEYS.map((k) => [k, cfg.get(k)])),
   };
   const config = parseConfig(pulumi.getStack(), raw, plain);
   return {
@@ -448,6 +460,14 @@ export function loadConfig(): DeployConfig {
       registryPullToken: plain.registryPullToken ? cfg.requireSecret("registryPullToken") : undefined,
       appSecrets: (cfg.getSecretObject<Record<string, Record<string, string>>>("appSecrets") ??
         pulumi.secret({})) as pulumi.Output<Record<string, Record<string, string>>>,
+      ci: config.ci.enabled
+        ? {
+            githubToken: cfg.requireSecret("ciGithubToken"),
+            actionsSecrets: Object.fromEntries(
+              config.ci.secrets.map((s) => [s.name, cfg.requireSecret(s.configKey)]),
+            ),
+          }
+        : undefined,
     },
   };
 }

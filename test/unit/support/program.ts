@@ -61,6 +61,9 @@ export const SECRET_KEYS = [
   "hcloud-deploy:registryPushToken",
   "hcloud-deploy:registryPullToken",
   "hcloud-deploy:appSecrets",
+  "hcloud-deploy:ciGithubToken",
+  "hcloud-deploy:ciPulumiAccessToken",
+  "hcloud-deploy:ciPulumiConfigPassphrase",
 ];
 
 let nextIp = 1;

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Everything the project tests, from a fresh machine: the README's test command and what .ci/run calls.
+# Installs what the tests need (Debian packages, npm packages, the Pulumi toolchain), then runs lint,
+# type checks, unit tests (actionlint included), integration tests on simulated IPv6-only hosts, and the
+# end-to-end run of the real Pulumi engine. Needs root (network namespaces, daemons, apt).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+started=$SECONDS
+step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - started))" >&2; }
+
+step "machine packages"
+bash scripts/setup-machine.sh
+
+step "npm packages"
+# npm ci starts from scratch; skip it when node_modules was installed from this very lock file.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ $(cat node_modules/.installed-from 2>/dev/null) != "$lock_hash" ]]; then
+  npm ci --no-audit --no-fund
+  echo "$lock_hash" >node_modules/.installed-from
+fi
+
+step "lint"
+npm run lint
+step "type check"
+npm run typecheck
+step "unit tests"
+npm run test:unit
+step "integration tests"
+npm run test:integration
+
+step "Pulumi toolchain"
+if toolchain=$(bash scripts/pulumi-toolchain.sh | tail -n 1); then
+  export PATH="$toolchain:$PATH"
+  step "end-to-end tests"
+  npm run test:e2e
+else
+  echo "end-to-end tests SKIPPED: the Pulumi CLI and plugins could not be provided (see the output above)" >&2
+fi
+step "all tests passed"
