@@ -82,7 +82,7 @@ export class HetznerHost extends pulumi.ComponentResource {
     // A primary IP outlives the server, so a replaced host keeps its address (and DNS records stay right).
     const primaryIp = new hcloud.PrimaryIp(
       `${name}-ipv6`,
-      { type: "ipv6", location: host.location, assigneeType: "server", autoDelete: false, labels },
+      { type: "ipv6", location: host.location, autoDelete: false, labels },
       { parent: this },
     );
 

@@ -106,7 +106,11 @@ export interface Ed25519KeyPair {
   privateKey: string;
 }
 
-/** Generates an ed25519 key pair in OpenSSH formats; `ssh-keygen` is not needed on the deployer. */
+/**
+ * Generates an ed25519 key pair in OpenSSH formats; `ssh-keygen` is not needed on the deployer. The
+ * SshHostKey dynamic provider serializes this function, so it captures no module-level Buffer (a
+ * serialized Buffer is a plain object in the provider process).
+ */
 export function generateEd25519KeyPair(comment: string): Ed25519KeyPair {
   const { publicKey, privateKey } = crypto.generateKeyPairSync("ed25519");
   // The last 32 bytes of the DER encodings are the raw key material.
@@ -127,7 +131,7 @@ export function generateEd25519KeyPair(comment: string): Ed25519KeyPair {
   secret = Buffer.concat([secret, Buffer.from(Array.from({ length: padLength }, (_, i) => i + 1))]);
 
   const body = Buffer.concat([
-    OPENSSH_MAGIC,
+    Buffer.from("openssh-key-v1\0", "latin1"),
     wireString("none"),
     wireString("none"),
     wireString(""),

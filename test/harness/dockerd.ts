@@ -1,5 +1,5 @@
 import { request } from "node:http";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Daemon, claimOwnership, liveOwnerOf, once, readTail, startDaemon, waitUntil } from "./exec";
 
@@ -19,6 +19,8 @@ export interface DockerEngineOptions {
   name: string;
   /** Directory owned by the engine (data-root, exec-root, socket, logs); wiped on start and on stop. */
   root?: string;
+  /** Keep the data-root (images, build cache) across restarts; the rest of the root is still wiped. */
+  keepData?: boolean;
   /** E.g. a LocalRegistry's host; plain-HTTP registries off loopback must be listed here. */
   insecureRegistries?: string[];
   extraArgs?: string[];
@@ -54,7 +56,7 @@ export async function startDockerEngine(opts: DockerEngineOptions): Promise<Dock
   }
   // Leftovers of a crashed run are only files: its processes died with it (see startDaemon) and
   // its mounts lived in the engine's private mount namespace.
-  await rm(root, { recursive: true, force: true });
+  await clearRoot(root, dataRoot, opts.keepData);
   await mkdir(root, { recursive: true });
   await claimOwnership(root);
   const config = {
@@ -83,7 +85,7 @@ export async function startDockerEngine(opts: DockerEngineOptions): Promise<Dock
     dataRoot,
     stop: once(async () => {
       await daemon.stop();
-      await rm(root, { recursive: true, force: true });
+      await clearRoot(root, dataRoot, opts.keepData);
     }),
   };
   try {
@@ -93,6 +95,17 @@ export async function startDockerEngine(opts: DockerEngineOptions): Promise<Dock
     throw err;
   }
   return engine;
+}
+
+async function clearRoot(root: string, dataRoot: string, keepData = false): Promise<void> {
+  if (!keepData) return rm(root, { recursive: true, force: true });
+  const entries = await readdir(root).catch(() => []);
+  await Promise.all(
+    entries
+      .map((entry) => path.join(root, entry))
+      .filter((entry) => entry !== dataRoot)
+      .map((entry) => rm(entry, { recursive: true, force: true })),
+  );
 }
 
 /** dockerd settings shared by the deployer engine and the engines inside simulated hosts. */

@@ -1,10 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DockerEngine } from "./dockerd";
 import { run } from "./exec";
 import { LocalRegistry } from "./registry";
+
+/** All the image helpers need of an engine: where it listens. */
+export type EngineAddress = Pick<DockerEngine, "dockerHost">;
 
 export interface TestImage {
   /** "sha256:…" */
@@ -15,8 +18,10 @@ export interface TestImage {
 
 export interface HttpImageOptions {
   tag: string;
-  /** The whole body of GET / (index.html). */
-  version: string;
+  /** The whole body of GET / (index.html); or use `siteDir`. */
+  version?: string;
+  /** A directory served as the site root instead of the one-file `version` site. */
+  siteDir?: string;
   /** Port busybox httpd listens on inside the container; default 8080. */
   port?: number;
   /** Adds a layer of this many MiB of random (incompressible) data, for transfer-size tests. */
@@ -27,16 +32,21 @@ export interface HttpImageOptions {
 const BUSYBOX = "/bin/busybox";
 const MIB = 1024 * 1024;
 
-export async function buildHttpImage(engine: DockerEngine, opts: HttpImageOptions): Promise<TestImage> {
+export async function buildHttpImage(engine: EngineAddress, opts: HttpImageOptions): Promise<TestImage> {
   const port = opts.port ?? 8080;
   const dir = await mkdtemp(path.join(tmpdir(), "hcd-image-"));
   try {
     const context = path.join(dir, "context");
-    await mkdir(path.join(context, "www"), { recursive: true });
+    await mkdir(context, { recursive: true });
+    if (opts.siteDir !== undefined) {
+      await cp(opts.siteDir, path.join(context, "www"), { recursive: true });
+    } else {
+      await mkdir(path.join(context, "www"));
+      await writeFile(path.join(context, "www", "index.html"), opts.version ?? "");
+    }
     await copyFile(BUSYBOX, path.join(context, "busybox")).catch((err: Error) => {
       throw new Error(`Cannot copy ${BUSYBOX} (run scripts/setup-machine.sh): ${err.message}`);
     });
-    await writeFile(path.join(context, "www", "index.html"), opts.version);
     const padding = opts.paddingMiB ?? 0;
     if (padding > 0) await writeRandomFile(path.join(context, "padding"), padding);
     await writeFile(
@@ -63,9 +73,9 @@ export async function buildHttpImage(engine: DockerEngine, opts: HttpImageOption
 
 /** Pushes `image` to `registry` as <registry.host>/<repository>:<tag>; returns that reference. */
 export async function pushImage(
-  engine: DockerEngine,
+  engine: EngineAddress,
   image: TestImage,
-  registry: LocalRegistry,
+  registry: Pick<LocalRegistry, "host" | "user" | "password">,
   repository: string,
   tag = "latest",
 ): Promise<string> {
@@ -86,7 +96,7 @@ export async function pushImage(
   }
 }
 
-function dockerEnv(engine: DockerEngine): NodeJS.ProcessEnv {
+function dockerEnv(engine: EngineAddress): NodeJS.ProcessEnv {
   // The classic builder needs neither the network nor the buildx plugin, and Docker 20.10 has it.
   return { ...process.env, DOCKER_HOST: engine.dockerHost, DOCKER_BUILDKIT: "0" };
 }

@@ -29,10 +29,17 @@ export interface LocalRegistry {
 
 const REGISTRY_START_TIMEOUT_MS = 15_000;
 
-export async function startRegistry(opts: { port?: number; dir?: string } = {}): Promise<LocalRegistry> {
+export interface RegistryOptions {
+  port?: number;
+  dir?: string;
+  /** Fixed credentials, for a stack config that names them; random by default. */
+  credentials?: { user: string; password: string };
+}
+
+export async function startRegistry(opts: RegistryOptions = {}): Promise<LocalRegistry> {
   const dir = opts.dir ?? (await mkdtemp(path.join(tmpdir(), "hcd-registry-")));
-  const user = "harness";
-  const password = randomBytes(16).toString("hex");
+  const user = opts.credentials?.user ?? "harness";
+  const password = opts.credentials?.password ?? randomBytes(16).toString("hex");
 
   await acquireHarnessNetwork();
   let daemon: Daemon | undefined;

@@ -1,7 +1,7 @@
 /**
  * Simulated IPv6-only Hetzner VMs. Each host is a network namespace joined to the root namespace
  * by a veth pair, plus private mount, UTS and PID namespaces that hold its own sshd and dockerd
- * and its own /run, /tmp and /root (tmpfs). Real `ssh` and `docker` work against it unchanged.
+ * and its own /run, /tmp, /var/tmp, /root, /etc/hcloud-deploy and /var/lib/cloud (tmpfs). Real `ssh` and `docker` work against it unchanged.
  *
  * Addressing plan, all inside the ULA prefix fd5e::/16 that belongs to this harness:
  * - Host addresses are the caller's (the Hetzner API emulator hands out fd5e:0:0:N::1 from /64s);
@@ -93,6 +93,12 @@ hostname "$1"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=0700 tmpfs /root
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
+# What the product and cloud-init keep on a VM, private per host (the mount points stay empty outside).
+for dir in /etc/hcloud-deploy /var/lib/cloud; do
+  mkdir -p "$dir"
+  mount -t tmpfs -o mode=0755 tmpfs "$dir"
+done
 mkdir -m 0755 /run/sshd
 mkdir -m 0700 /root/.ssh
 install -m 0600 "$2/authorized_keys" /root/.ssh/authorized_keys
