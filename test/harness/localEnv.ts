@@ -27,6 +27,8 @@ export interface LocalEnvOptions {
   hostNamePrefix: string;
   /** Names the deployer engine's directory. */
   engineName: string;
+  /** Where server networks come from; two environments on one machine need different pools. */
+  ipv6Pool?: string;
   log?: (line: string) => void;
 }
 
@@ -84,6 +86,7 @@ export async function startLocalEnv(opts: LocalEnvOptions): Promise<LocalEnv> {
       port: opts.apiPort,
       listen: "127.0.0.1",
       stateFile: path.join(opts.dir, "hcloud.json"),
+      ipv6Pool: opts.ipv6Pool,
       log: opts.log,
     });
     stops.push(emulator.close);

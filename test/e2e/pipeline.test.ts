@@ -1,0 +1,231 @@
+// The real Pulumi engine end to end on the `local` stack: Hetzner API emulator, simulated IPv6-only
+// hosts, local registry. Runs on a copy of the project so the working tree stays untouched, with its
+// own ports and host names so a running `npm run local:up` is not disturbed. Needs root and a `pulumi`
+// on PATH (scripts/test-all.sh puts the toolchain there); without one the suite is skipped, saying why.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parse } from "yaml";
+import { run } from "../harness/exec";
+import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../harness/localEnv";
+import { HARNESS_STATE_ROOT } from "../harness/dockerd";
+import {
+  buildLocalImage,
+  LocalApp,
+  localApps,
+  pinImages,
+  pulumi,
+  pulumiEnv,
+  pulumiOutput,
+} from "../../scripts/localStack";
+
+const ROOT = path.resolve(__dirname, "../..");
+const STACK = "local";
+const API_PORT = 25488;
+const REGISTRY_PORT = 5001;
+
+function pulumiMissingReason(): string | undefined {
+  const probe = spawnSync("pulumi", ["version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    return "no working `pulumi` on PATH; scripts/pulumi-toolchain.sh provides one where Pulumi's binaries or sources can be fetched";
+  }
+  return undefined;
+}
+
+const skipReason = pulumiMissingReason();
+if (skipReason) process.stderr.write(`e2e SKIPPED: ${skipReason}\n`);
+const describeE2e = skipReason ? describe.skip : describe;
+
+let work: string;
+let env: LocalEnv;
+let opts: { cwd: string; env: NodeJS.ProcessEnv };
+let apps: LocalApp[];
+
+/** Copies the tracked project files (the e2e edits app sources and the stack file of its copy). */
+async function copyProject(dest: string): Promise<void> {
+  const files = (await run("git", ["-C", ROOT, "ls-files", "-z"])).stdout.split("\0").filter(Boolean);
+  for (const file of files) {
+    await mkdir(path.dirname(path.join(dest, file)), { recursive: true });
+    await run("cp", ["-p", path.join(ROOT, file), path.join(dest, file)]);
+  }
+  await symlink(path.join(ROOT, "node_modules"), path.join(dest, "node_modules"));
+}
+
+async function buildAndPin(names: string[]): Promise<Record<string, string>> {
+  const refs: Record<string, string> = {};
+  for (const app of apps.filter((a) => names.includes(a.name)))
+    refs[app.name] = await buildLocalImage(work, app, env.info);
+  await pinImages(STACK, refs, opts);
+  return refs;
+}
+
+async function appUrls(): Promise<Record<string, string[]>> {
+  return JSON.parse(await pulumiOutput(["stack", "output", "--stack", STACK, "--json", "appUrls"], opts));
+}
+
+async function answers(url: string): Promise<string> {
+  const result = await run("curl", ["-sS", "-g", "--max-time", "5", url], { check: false });
+  return result.code === 0 ? result.stdout : `curl failed: ${result.stderr.trim()}`;
+}
+
+async function setSite(app: string, body: string): Promise<void> {
+  await writeFile(path.join(work, "apps", app, "www", "index.html"), body);
+}
+
+/** Bytes sent from the root namespace to every simulated host of this run so far. */
+async function bytesToHosts(): Promise<number> {
+  const links = (await run("ls", ["/sys/class/net"])).stdout.split("\n").filter((l) => l.startsWith("hcd-e"));
+  let total = 0;
+  for (const link of links)
+    total += Number((await run("cat", [`/sys/class/net/${link}/statistics/tx_bytes`])).stdout);
+  return total;
+}
+
+/** What each of an app's tarball deliveries printed in its last run, from the stack's state. */
+async function deliveryLogs(app: string): Promise<Record<string, string>> {
+  const state = JSON.parse(await pulumiOutput(["stack", "export", "--stack", STACK], opts));
+  const resources = state.deployment.resources as { urn: string; outputs?: { stdout?: string } }[];
+  return Object.fromEntries(
+    resources
+      .map((r) => [r.urn.split("::").pop() as string, r.outputs?.stdout ?? ""])
+      .filter(([name]) => name.startsWith(`${app}-on-`) && name.endsWith("-delivery-load")),
+  );
+}
+
+function runCaptured(command: string, args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: work, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const collect = (d: Buffer) => {
+      output += d;
+      process.stderr.write(d);
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+describeE2e("the local stack on the real Pulumi engine", () => {
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(tmpdir(), "hcd-e2e-"));
+    await copyProject(work);
+    env = await startLocalEnv({
+      dir: path.join(HARNESS_STATE_ROOT, "e2e"),
+      apiPort: API_PORT,
+      registryPort: REGISTRY_PORT,
+      registryCredentials: LOCAL_DEFAULTS.registryCredentials,
+      hostNamePrefix: "e",
+      ipv6Pool: "fd5e:e2e0::/32",
+      engineName: "e2e-deployer",
+    });
+    opts = { cwd: work, env: pulumiEnv(work, env.info) };
+    await mkdir(path.join(work, ".pulumi-local", "state"), { recursive: true });
+    await pulumi(["stack", "select", STACK, "--create", "--secrets-provider", "passphrase"], opts);
+    await pulumi(["config", "set", "--stack", STACK, "hcloud:endpoint", env.info.hcloudEndpoint], opts);
+    await pulumi(
+      ["config", "set", "--stack", STACK, "--path", "hcloud-deploy:registry.server", env.info.registry.host],
+      opts,
+    );
+    apps = localApps(path.join(work, `Pulumi.${STACK}.yaml`));
+  }, 300_000);
+
+  afterAll(async () => {
+    await env?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  }, 120_000);
+
+  test("pulumi up from empty: every app answers over IPv6 on every host", async () => {
+    await setSite("web", "web v1");
+    await setSite("api", "api v1");
+    await buildAndPin(["web", "api"]);
+    await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e v1"], opts);
+    const urls = await appUrls();
+    expect(Object.keys(urls).sort()).toEqual(["api", "web"]);
+    expect(urls.web).toHaveLength(2);
+    expect(urls.api).toHaveLength(1);
+    for (const [app, list] of Object.entries(urls)) {
+      for (const url of list) {
+        expect(url).toMatch(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:\d+\/$/);
+        expect([url, await answers(url)]).toEqual([url, `${app} v1`]);
+      }
+    }
+  }, 600_000);
+
+  test("preview --expect-no-changes passes right after", async () => {
+    await pulumi(["preview", "--stack", STACK, "--expect-no-changes"], opts);
+  }, 300_000);
+
+  test("a change to one app previews only that app's delivery and service resources, then deploys", async () => {
+    await setSite("web", "web v2");
+    await buildAndPin(["web"]);
+    const preview = JSON.parse(await pulumiOutput(["preview", "--stack", STACK, "--json"], opts));
+    const changed = (preview.steps as { op: string; urn: string }[]).filter((s) => s.op !== "same");
+    const names = [...new Set(changed.map((s) => s.urn.split("::").pop() as string))].sort();
+    expect(names).toEqual([
+      "web-on-local-1-delivery-load",
+      "web-on-local-1-service-run",
+      "web-on-local-2-delivery-load",
+      "web-on-local-2-service-run",
+    ]);
+    await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e web v2"], opts);
+    const urls = await appUrls();
+    for (const url of urls.web) expect([url, await answers(url)]).toEqual([url, "web v2"]);
+    expect(await answers(urls.api[0])).toBe("api v1");
+  }, 600_000);
+
+  test("rollback to the previous version serves the old image without rebuilding or re-sending it", async () => {
+    const history = JSON.parse(await pulumiOutput(["stack", "history", "--stack", STACK, "--json"], opts));
+    const v1 = history.length - (history as { message: string }[]).findIndex((h) => h.message === "e2e v1");
+    const imagesBefore = (await run("docker", ["images", "-q"], { env: opts.env })).stdout;
+    const sentBefore = await bytesToHosts();
+
+    const rollback = await runCaptured(process.execPath, [
+      "-r",
+      "ts-node/register/transpile-only",
+      "scripts/rollback.ts",
+      "--stack",
+      STACK,
+      "--to",
+      String(v1),
+    ]);
+    expect(rollback.code).toBe(0);
+
+    const urls = await appUrls();
+    for (const url of urls.web) expect([url, await answers(url)]).toEqual([url, "web v1"]);
+    expect(await answers(urls.api[0])).toBe("api v1");
+    // Both hosts still had web v1: the deliveries only probed, nothing was built or transferred.
+    const logs = await deliveryLogs("web");
+    expect(Object.keys(logs).sort()).toEqual([
+      "web-on-local-1-delivery-load",
+      "web-on-local-2-delivery-load",
+    ]);
+    for (const [name, log] of Object.entries(logs)) {
+      expect([name, log]).toEqual([name, expect.stringMatching(/already on the host; nothing transferred$/)]);
+    }
+    expect((await run("docker", ["images", "-q"], { env: opts.env })).stdout).toBe(imagesBefore);
+    expect((await bytesToHosts()) - sentBefore).toBeLessThan(256 * 1024);
+    const pins = parse(
+      await pulumiOutput(["config", "get", "--stack", STACK, "--path", "hcloud-deploy:imagePins"], opts),
+    );
+    expect(Object.keys(pins).sort()).toEqual(["api", "web"]);
+  }, 600_000);
+
+  test("refresh shows no drift", async () => {
+    await pulumi(["refresh", "--stack", STACK, "--yes", "--expect-no-changes"], opts);
+  }, 300_000);
+
+  test("destroy leaves no server in the emulator and no simulated host", async () => {
+    await pulumi(["destroy", "--stack", STACK, "--yes", "--skip-preview"], opts);
+    const state = (await (
+      await fetch(env.info.hcloudEndpoint.replace(/\/v1$/, "/__emulator/state"))
+    ).json()) as {
+      servers: unknown[];
+    };
+    expect(state.servers).toEqual([]);
+    const namespaces = (await run("ip", ["netns", "list"])).stdout;
+    expect(namespaces.split("\n").filter((n) => n.startsWith("hcd-e"))).toEqual([]);
+  }, 300_000);
+});
