@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { AppConfig } from "./config";
@@ -29,7 +30,7 @@ export interface ServiceArgs {
 
 /**
  * One app's container on one host, behind a health gate: a new revision is started and checked before
- * the old one is stopped. Triggers are the image digest and a hash of the settings.
+ * the old one is stopped. Triggers are the image digest, a hash of the settings and the server.
  */
 export class Service extends pulumi.ComponentResource {
   /** Where the app answers, `http://[address]:port/`. */
@@ -39,7 +40,7 @@ export class Service extends pulumi.ComponentResource {
     super("hcloud-deploy:service:Service", name, {}, opts);
     const { app, host } = args;
 
-    const spec = pulumi.output(args.hostTag).apply((image): ServiceSpec => ({
+    const settings = pulumi.output(args.hostTag).apply((image): Omit<ServiceSpec, "instance"> => ({
       app: app.name,
       hostName: args.hostName,
       image,
@@ -51,6 +52,11 @@ export class Service extends pulumi.ComponentResource {
       health: app.health,
       env: app.env,
     }));
+    // A replaced server starts empty: it needs the container again, so the server is a trigger too.
+    const triggers = [pulumi.output(args.imageRef), settings.apply(settingsHash), host.serverId];
+    const spec = pulumi
+      .all([settings, pulumi.all(triggers)])
+      .apply(([s, values]): ServiceSpec => ({ ...s, instance: instanceOf(values) }));
     const envFile = pulumi
       .output(args.secretEnv ?? {})
       .apply((secrets) => envFileContent({ ...app.env, ...pick(secrets, app.secretEnv) }));
@@ -62,7 +68,7 @@ export class Service extends pulumi.ComponentResource {
         create: spec.apply(serviceScript),
         delete: spec.apply(serviceRemoveScript),
         stdin: pulumi.secret(envFile),
-        triggers: [args.imageRef, spec.apply(settingsHash)],
+        triggers,
       },
       { parent: this, dependsOn: [args.delivery] },
     );
@@ -70,6 +76,11 @@ export class Service extends pulumi.ComponentResource {
     this.url = pulumi.interpolate`http://[${host.ipv6Address}]:${app.hostPort}/`;
     this.registerOutputs({ url: this.url });
   }
+}
+
+/** Names this resource's deployment: a hash of its triggers (see ServiceSpec.instance). */
+function instanceOf(triggers: string[]): string {
+  return crypto.createHash("sha256").update(JSON.stringify(triggers)).digest("hex").slice(0, 12);
 }
 
 function pick(values: Record<string, string>, names: readonly string[]): Record<string, string> {

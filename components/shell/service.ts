@@ -18,11 +18,17 @@ export interface ServiceSpec {
   };
   /** Plain (non-secret) environment: part of the settings hash, delivered with the env file. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Identity of the Pulumi resource that runs this script (a hash of its triggers), kept as a container
+   * label: after a replacement, the old resource's delete must leave the new resource's container alone,
+   * even when both have the same settings (a replaced server, say).
+   */
+  readonly instance: string;
 }
 
-/** Content hash of everything but the environment: the service's trigger, and its container label. */
-export function settingsHash(spec: ServiceSpec): string {
-  const { hostName: _hostName, ...settings } = spec;
+/** Content hash of the settings (not the host, not the instance): a trigger of the service. */
+export function settingsHash(spec: Omit<ServiceSpec, "instance"> & { instance?: string }): string {
+  const { hostName: _hostName, instance: _instance, ...settings } = spec;
   return crypto.createHash("sha256").update(JSON.stringify(settings)).digest("hex").slice(0, 12);
 }
 
@@ -52,7 +58,7 @@ export function serviceScript(spec: ServiceSpec): string {
     `--memory ${shQuote(spec.memory)}`,
     `--cpus ${shQuote(spec.cpus)}`,
     `--label hcloud-deploy.app=${shQuote(spec.app)}`,
-    `--label hcloud-deploy.settings=${settings}`,
+    `--label hcloud-deploy.instance=${shQuote(spec.instance)}`,
     `--label "hcloud-deploy.revision=$revision"`,
   ].join(" ");
   return `set -eu
@@ -87,8 +93,8 @@ revision=${settings}-$(sha256sum < "$dir/env.new" | cut -c1-12)
 env_file=$dir/$revision.env
 mv "$dir/env.new" "$env_file"
 
-current=$(docker inspect --format '{{index .Config.Labels "hcloud-deploy.revision"}}' "$app" 2>/dev/null || true)
-if [ "$current" = "$revision" ] && running "$app"; then
+current=$(docker inspect --format '{{index .Config.Labels "hcloud-deploy.revision"}}/{{index .Config.Labels "hcloud-deploy.instance"}}' "$app" 2>/dev/null || true)
+if [ "$current" = "$revision/"${shQuote(spec.instance)} ] && running "$app"; then
   say "revision $revision already running"
   exit 0
 fi
@@ -129,19 +135,19 @@ say "revision $revision serving on port ${spec.hostPort}"
 }
 
 /**
- * Removes the app's container, but only when it still runs this resource's settings: during a
- * replacement the new revision is already serving when the old resource is deleted.
+ * Removes the app's container, but only when this resource started it: during a replacement the new
+ * resource's container is already serving when the old resource is deleted.
  */
 export function serviceRemoveScript(spec: ServiceSpec): string {
   return `set -eu
 app=${shQuote(spec.app)}
-labels=$(docker inspect --format '{{index .Config.Labels "hcloud-deploy.settings"}}' "$app" 2>/dev/null || true)
-if [ "$labels" = ${settingsHash(spec)} ]; then
+instance=$(docker inspect --format '{{index .Config.Labels "hcloud-deploy.instance"}}' "$app" 2>/dev/null || true)
+if [ "$instance" = ${shQuote(spec.instance)} ]; then
   docker rm -f "$app" "$app-previous" "$app-candidate" >/dev/null 2>&1 || true
   rm -rf "/etc/hcloud-deploy/$app"
   echo "hcloud-deploy: removed $app"
 else
-  echo "hcloud-deploy: $app now runs other settings; left in place"
+  echo "hcloud-deploy: $app was started by another deployment; left in place"
 fi
 `;
 }

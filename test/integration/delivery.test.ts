@@ -45,6 +45,8 @@ function service(ref: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec
     restart: "unless-stopped",
     health: { path: "/", timeoutSeconds: 8, intervalSeconds: 1 },
     env: { GREETING: "hello" },
+    // One deployment per image, as the triggers (digest, settings, server) make it in a stack.
+    instance: ref.slice(-12),
     ...overrides,
   };
 }
@@ -173,9 +175,15 @@ describe("tarball delivery and health-gated services", () => {
     expect(containers.stdout.trim()).toBe("web");
   });
 
-  test("service removal takes the container away only for its own settings", async () => {
+  test("service removal takes away only the container its own deployment started", async () => {
     const stale = await runOnHost(tarballHost, serviceRemoveScript(service(refs.v1)));
-    expect(stale.stdout).toContain("now runs other settings; left in place");
+    expect(stale.stdout).toContain("was started by another deployment; left in place");
+    // Same settings, another deployment: the old resource's delete after a server replacement.
+    const sameSettings = await runOnHost(
+      tarballHost,
+      serviceRemoveScript(service(refs.v2, { instance: "replaced" })),
+    );
+    expect(sameSettings.stdout).toContain("was started by another deployment; left in place");
     expect(await httpGet(tarballHost.address, 8080)).toBe("web v2");
     const removed = await runOnHost(tarballHost, serviceRemoveScript(service(refs.v2)));
     expect(removed.stdout).toContain("removed web");

@@ -121,7 +121,7 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
       health: { path: "/healthz", timeoutSeconds: 90, intervalSeconds: 2 },
       env: {},
     };
-    expect(triggers).toEqual([images.api, settingsHash(spec)]);
+    expect(triggers).toEqual([images.api, settingsHash(spec), "web-2-server-id"]);
 
     const web = run.named("web-on-web-1-service-run");
     expect(web.inputs.stdin).toBe("API_URL=http://[2001:db8:1000::2]:8080\n");

@@ -33,6 +33,7 @@ const spec: ServiceSpec = {
   restart: "unless-stopped",
   health: { path: "/healthz", timeoutSeconds: 60, intervalSeconds: 2 },
   env: { MODE: "dev" },
+  instance: "instance-a",
 };
 
 function syntaxError(shell: "sh" | "bash", script: string): string {
