@@ -1,6 +1,6 @@
 import type * as pulumiType from "@pulumi/pulumi";
 import { CI_SECRET_KEYS } from "../../../components/ciConfig";
-import { Recorded, SECRET_KEYS } from "./program";
+import { lookups, Recorded, SECRET_KEYS, settle, unwrapSecrets } from "./program";
 
 /** What a stack sets for the CI block: its secrets, as `pulumi config set --secret` would. */
 export const CI_SECRETS = {
@@ -18,28 +18,6 @@ export interface CiRun {
   pulumi: typeof pulumiType;
   ofType(type: string): Recorded[];
   named(name: string): Recorded;
-}
-
-/** Settles the run: waits until no new resource has registered for a few event-loop turns. */
-async function settle(resources: Recorded[]): Promise<void> {
-  let stableTurns = 0;
-  let last = -1;
-  while (stableTurns < 5) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    stableTurns = resources.length === last ? stableTurns + 1 : 0;
-    last = resources.length;
-  }
-}
-
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-function unwrapSecrets(value: any): any {
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (value && typeof value === "object") {
-    if (SECRET_SIG in value) return unwrapSecrets(value.value);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
-  }
-  return value;
 }
 
 /**
@@ -112,12 +90,6 @@ export async function runCiSetup(config: Record<string, unknown>, stack = "prod"
     resources,
     rawInputs,
     pulumi,
-    ofType: (type) => resources.filter((r) => r.type === type),
-    named: (name) => {
-      const found = resources.find((r) => r.name === name);
-      if (!found)
-        throw new Error(`no resource named ${name}; have ${resources.map((r) => r.name).join(", ")}`);
-      return found;
-    },
+    ...lookups(resources),
   };
 }

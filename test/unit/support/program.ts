@@ -91,7 +91,7 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 /** Mocks receive secrets wrapped in a signature object; tests want the plain values. */
-function unwrapSecrets(value: any): any {
+export function unwrapSecrets(value: any): any {
   if (Array.isArray(value)) return value.map(unwrapSecrets);
   if (value && typeof value === "object") {
     if (SECRET_SIG in value) return unwrapSecrets(value.value);
@@ -105,7 +105,7 @@ function toConfigValue(value: unknown): string {
 }
 
 /** Settles the program: waits until no new resource has registered for a few event-loop turns. */
-async function settle(resources: Recorded[]): Promise<void> {
+export async function settle(resources: Recorded[]): Promise<void> {
   let stableTurns = 0;
   let last = -1;
   while (stableTurns < 5) {
@@ -187,6 +187,13 @@ export async function runProgram(
     resources,
     outputs,
     pulumi,
+    ...lookups(resources),
+  };
+}
+
+/** Finders over recorded resources; `named` fails listing what there is. */
+export function lookups(resources: Recorded[]): Pick<ProgramRun, "ofType" | "named"> {
+  return {
     ofType: (type) => resources.filter((r) => r.type === type),
     named: (name) => {
       const found = resources.find((r) => r.name === name);
