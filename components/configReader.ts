@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { PROJECT, RawConfig } from "./configTypes";
 
 /**
  * A config error is a user error, not a bug: RunError makes Pulumi print its one-line message without a
@@ -162,4 +163,14 @@ export function requireUnique<T>(
     if (seen.has(k)) nodes[i].fail(`duplicate ${what} "${k}"`);
     seen.add(k);
   });
+}
+
+/** The full key of a project config value, as errors and `pulumi config set` name it. */
+export function key(name: string): string {
+  return `${PROJECT}:${name}`;
+}
+
+/** A reader for one top-level project key of the raw config. */
+export function node(raw: RawConfig, name: string): ConfigNode {
+  return new ConfigNode(key(name), raw[name] as never);
 }
