@@ -1,7 +1,9 @@
 import { ConfigError, ConfigNode, key, node, requireUnique } from "./configReader";
 import {
+  APP_NAME,
   AppConfig,
   DEFAULTS,
+  DIGEST_REF,
   DELIVERY_MODES,
   HealthCheck,
   HostConfig,
@@ -13,9 +15,7 @@ import {
 
 /** The apps of stack config: images, delivery, ports, environment, limits and health checks. */
 
-const APP_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DIGEST_REF = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/;
 const MEMORY = /^\d+[bkmg]?$/;
 const SSH_PORT = 22;
 

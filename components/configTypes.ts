@@ -3,6 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { CiConfig } from "./ciConfig";
 
 export const PROJECT = "hcloud-deploy";
+/** App names become container names, image repositories and resource names. */
+export const APP_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+/** A digest-pinned image reference, `registry/name@sha256:<64 hex>`. */
+export const DIGEST_REF = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/;
 export const DELIVERY_MODES = ["tarball", "registry"] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 export const HOST_REPLACEMENT_POLICIES = ["on-change", "on-generation"] as const;

@@ -4,6 +4,7 @@
  * print (recorded in test/unit/fixtures/rollback/).
  */
 import { parse } from "yaml";
+import { APP_NAME, DIGEST_REF } from "../components/configTypes";
 
 export class RollbackError extends Error {}
 
@@ -36,8 +37,6 @@ export interface RollbackPlan {
 
 const PINS_KEY = "hcloud-deploy:imagePins";
 const APPS_KEY = "hcloud-deploy:apps";
-const APP_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-const DIGEST_REF = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
