@@ -1,6 +1,6 @@
 import type * as pulumiType from "@pulumi/pulumi";
 import { CI_SECRET_KEYS } from "../../../components/ciConfig";
-import { lookups, Recorded, SECRET_KEYS, settle, unwrapSecrets } from "./program";
+import { freshRuntime, lookups, noResources, Recorded, ResourceRecorder, settle } from "./program";
 
 /** What a stack sets for the CI block: its secrets, as `pulumi config set --secret` would. */
 export const CI_SECRETS = {
@@ -8,8 +8,6 @@ export const CI_SECRETS = {
   "hcloud-deploy:ciPulumiAccessToken": "pul-access-token-value",
   "hcloud-deploy:ciPulumiConfigPassphrase": "config-passphrase-value",
 };
-
-const CI_SECRET_CONFIG_KEYS = CI_SECRET_KEYS.map((k) => `hcloud-deploy:${k}`);
 
 export interface CiRun {
   resources: Recorded[];
@@ -26,49 +24,19 @@ export interface CiRun {
  * what the real wiring produces. Records every resource registered.
  */
 export async function runCiSetup(config: Record<string, unknown>, stack = "prod"): Promise<CiRun> {
-  jest.resetModules();
-  const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
-  const values = Object.fromEntries(
-    Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-  );
-  pulumi.runtime.setAllConfig(
-    values,
-    [...new Set([...SECRET_KEYS, ...CI_SECRET_CONFIG_KEYS])].filter((k) => k in values),
-  );
-  const resources: Recorded[] = [];
+  const recorder = new ResourceRecorder();
   const rawInputs = new Map<string, Record<string, any>>();
-  const byName = new Map<string, Recorded>();
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        rawInputs.set(args.name, args.inputs);
-        const record = byName.get(args.name);
-        if (record) record.inputs = unwrapSecrets(args.inputs);
-        return { id: `${args.name}-id`, state: unwrapSecrets(args.inputs) };
-      },
-      call: (args) => {
-        throw new Error(`unexpected call ${args.token}`);
-      },
+  const pulumi = await freshRuntime(config, stack, {
+    newResource: (args) => {
+      rawInputs.set(args.name, args.inputs);
+      return { id: `${args.name}-id`, state: recorder.received(args) };
     },
-    "hcloud-deploy",
-    stack,
-    false,
-  );
+    call: noResources.call,
+  });
+  const resources = recorder.resources;
 
   await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((args) => {
-      const record: Recorded = {
-        type: args.type,
-        name: args.name,
-        inputs: {},
-        props: args.props as Record<string, any>,
-        opts: args.opts as pulumiType.CustomResourceOptions,
-        parentName: (args.opts.parent as { __name?: string } | undefined)?.__name,
-      };
-      resources.push(record);
-      byName.set(args.name, record);
-      return undefined;
-    });
+    recorder.start(pulumi);
     const { parseCiConfig } = await import("../../../components/ciConfig");
     const { CiSetup } = await import("../../../components/ci");
     const cfg = new pulumi.Config("hcloud-deploy");

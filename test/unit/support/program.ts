@@ -119,7 +119,11 @@ export function outputValue<T>(pulumi: typeof pulumiType, output: pulumiType.Inp
   return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
 }
 
-async function freshRuntime(config: Record<string, unknown>, stack: string, mocks: pulumiType.runtime.Mocks) {
+export async function freshRuntime(
+  config: Record<string, unknown>,
+  stack: string,
+  mocks: pulumiType.runtime.Mocks,
+) {
   jest.resetModules();
   const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
   const values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, toConfigValue(v)]));
@@ -131,7 +135,40 @@ async function freshRuntime(config: Record<string, unknown>, stack: string, mock
   return pulumi;
 }
 
-const noResources: pulumiType.runtime.Mocks = {
+/**
+ * Records every resource a program registers: the options and Outputs-intact props from a stack
+ * transformation, the plain inputs from the mock's newResource. Start it inside runInPulumiStack.
+ */
+export class ResourceRecorder {
+  readonly resources: Recorded[] = [];
+  private readonly byTypeAndName = new Map<string, Recorded>();
+
+  start(pulumi: typeof pulumiType): void {
+    pulumi.runtime.registerStackTransformation((args) => {
+      const record: Recorded = {
+        type: args.type,
+        name: args.name,
+        inputs: {},
+        props: args.props as Record<string, any>,
+        opts: args.opts as pulumiType.CustomResourceOptions,
+        parentName: (args.opts.parent as { __name?: string } | undefined)?.__name,
+      };
+      this.resources.push(record);
+      this.byTypeAndName.set(`${args.type}::${args.name}`, record);
+      return undefined;
+    });
+  }
+
+  /** Notes what the engine received for a resource; returns those inputs with secrets unwrapped. */
+  received(args: pulumiType.runtime.MockResourceArgs): Record<string, any> {
+    const inputs = unwrapSecrets(args.inputs);
+    const record = this.byTypeAndName.get(`${args.type}::${args.name}`);
+    if (record) record.inputs = inputs;
+    return inputs;
+  }
+}
+
+export const noResources: pulumiType.runtime.Mocks = {
   newResource: (args) => {
     throw new Error(`unexpected resource ${args.type}`);
   },
@@ -155,31 +192,17 @@ export async function runProgram(
   config: Record<string, unknown>,
   opts: { stack?: string } = {},
 ): Promise<ProgramRun> {
-  const byUrnName = new Map<string, Recorded>();
-  const resources: Recorded[] = [];
+  const recorder = new ResourceRecorder();
   const pulumi = await freshRuntime(config, opts.stack ?? "dev", {
     newResource: (args) => {
-      const record = byUrnName.get(`${args.type}::${args.name}`);
-      const inputs = unwrapSecrets(args.inputs);
-      if (record) record.inputs = inputs;
+      const inputs = recorder.received(args);
       return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
     },
     call: noResources.call,
   });
+  const resources = recorder.resources;
   const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((args) => {
-      const record: Recorded = {
-        type: args.type,
-        name: args.name,
-        inputs: {},
-        props: args.props as Record<string, any>,
-        opts: args.opts as pulumiType.CustomResourceOptions,
-        parentName: (args.opts.parent as { __name?: string } | undefined)?.__name,
-      };
-      resources.push(record);
-      byUrnName.set(`${args.type}::${args.name}`, record);
-      return undefined;
-    });
+    recorder.start(pulumi);
     return { ...(await import("../../../index")) };
   })) as Record<string, unknown>;
   await settle(resources);
