@@ -3,16 +3,8 @@ import * as path from "path";
 import { parse } from "yaml";
 import { CiPlainSecrets, parseCiConfig, REQUIRED_CHECKS } from "../../components/ciConfig";
 import { ConfigError } from "../../components/configReader";
-import { CI_SECRETS, CiRun, runCiSetup } from "./support/ciMocks";
+import { CI_BLOCK as BLOCK, CI_SECRETS, CiRun, runCiSetup } from "./support/ciMocks";
 import { ROOT, runProgram, stackConfig } from "./support/program";
-
-const BLOCK = {
-  enabled: true,
-  owner: "example-org",
-  repository: "hcloud-deploy",
-  deployRunner: "ipv6",
-  reviewers: { users: [1234567], teams: [89] },
-};
 
 const PUSH_TOKEN = "push-token-value";
 const PLAIN: CiPlainSecrets = {

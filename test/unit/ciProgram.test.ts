@@ -1,13 +1,6 @@
-import { CI_SECRETS } from "./support/ciMocks";
+import { CI_BLOCK as BLOCK, CI_SECRETS } from "./support/ciMocks";
 import { loadConfigWith, ProgramRun, runProgram, stackConfig } from "./support/program";
 
-const BLOCK = {
-  enabled: true,
-  owner: "example-org",
-  repository: "hcloud-deploy",
-  deployRunner: "ipv6",
-  reviewers: { users: [1234567], teams: [89] },
-};
 const isCi = (type: string) =>
   type.startsWith("github:") || type.endsWith(":github") || type.includes(":ci:");
 

@@ -2,6 +2,15 @@ import type * as pulumiType from "@pulumi/pulumi";
 import { CI_SECRET_KEYS } from "../../../components/ciConfig";
 import { freshRuntime, lookups, noResources, Recorded, ResourceRecorder, settle } from "./program";
 
+/** A valid, enabled CI block, as a stack file would hold it. */
+export const CI_BLOCK = {
+  enabled: true,
+  owner: "example-org",
+  repository: "hcloud-deploy",
+  deployRunner: "ipv6",
+  reviewers: { users: [1234567], teams: [89] },
+};
+
 /** What a stack sets for the CI block: its secrets, as `pulumi config set --secret` would. */
 export const CI_SECRETS = {
   "hcloud-deploy:ciGithubToken": "github-admin-token-value",
