@@ -1,11 +1,7 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { CiSetup } from "./components/ci";
-import { loadConfig } from "./components/config";
-import { Delivery } from "./components/delivery";
-import { HetznerHost } from "./components/host";
-import { AppImage } from "./components/image";
-import { Service } from "./components/service";
+import { AppImage, CiSetup, Delivery, HetznerHost, Service } from "./components";
+import { loadConfig } from "./config/loader";
 
 const config = loadConfig();
 const labels = { project: config.project, stack: config.stack };
@@ -19,15 +15,15 @@ const sshKey = new hcloud.SshKey("deployer", {
 
 // Hosts: one IPv6-only server each, ready for containers once its readiness gate passes.
 const hosts = new Map(
-  config.hosts.map((host) => [
-    host.name,
-    new HetznerHost(host.name, {
-      host,
-      serverName: `${host.name}-${config.stack}`,
+  config.hosts.map(({ name, ...host }) => [
+    name,
+    new HetznerHost(name, {
+      ...host,
+      serverName: `${name}-${config.stack}`,
       sshKeyId: sshKey.id,
       sshPrivateKey: config.secrets.sshPrivateKey,
       sshAllowedCidrs: config.sshAllowedCidrs,
-      openPorts: config.apps.filter((a) => a.hosts.includes(host.name)).map((a) => a.hostPort),
+      openPorts: config.apps.filter((a) => a.hosts.includes(name)).map((a) => a.hostPort),
       replacementPolicy: config.hostReplacement,
       readinessTimeoutSeconds: config.readinessTimeoutSeconds,
       labels,
@@ -43,29 +39,20 @@ const apps = config.apps.map((app) => {
     registry: config.registry,
     pushToken: config.secrets.registryPushToken,
   });
+  const secretEnv = config.secrets.appSecrets.apply((all) =>
+    Object.fromEntries(app.secretEnv.map((name) => [name, all[app.name][name]])),
+  );
   const services = app.hosts.map((hostName) => {
-    const host = hosts.get(hostName) as HetznerHost;
     const name = `${app.name}-on-${hostName}`;
     const delivery = new Delivery(`${name}-delivery`, {
       app: app.name,
-      hostName,
-      host,
-      mode: app.delivery,
+      target: hosts.get(hostName) as HetznerHost,
       imageRef: image.ref,
-      hostTag: image.hostTag,
+      mode: app.delivery,
       registry: config.registry,
-      sshPrivateKey: config.secrets.sshPrivateKey,
       pullToken: config.secrets.registryPullToken,
     });
-    return new Service(`${name}-service`, {
-      app,
-      hostName,
-      host,
-      imageRef: image.ref,
-      hostTag: image.hostTag,
-      delivery,
-      secretEnv: config.secrets.appSecrets.apply((all) => all[app.name] ?? {}),
-    });
+    return new Service(`${name}-service`, { delivery, settings: app, secretEnv });
   });
   return { name: app.name, image, urls: pulumi.all(services.map((s) => s.url)) };
 });
@@ -74,13 +61,16 @@ const apps = config.apps.map((app) => {
 // reviewers, and branch protection on main requiring the checks of .github/workflows/pull-request.yml.
 if (config.ci.enabled && config.secrets.ci) {
   new CiSetup("ci", {
-    ci: config.ci,
+    owner: config.ci.owner,
+    repository: config.ci.repository,
+    reviewers: config.ci.reviewers,
     githubToken: config.secrets.ci.githubToken,
-    secretValues: config.secrets.ci.actionsSecrets,
+    secrets: config.secrets.ci.actionsSecrets,
+    variables: config.ci.variables,
   });
 }
 
-export const hostAddresses = Object.fromEntries([...hosts].map(([name, h]) => [name, h.ipv6Address]));
+export const hostAddresses = Object.fromEntries([...hosts].map(([name, h]) => [name, h.address]));
 export const serverIds = Object.fromEntries([...hosts].map(([name, h]) => [name, h.serverId]));
 /** Per app: the digest-pinned image it runs (read by the rollback command) and where it answers. */
 export const appImages = Object.fromEntries(apps.map((a) => [a.name, a.image.ref]));

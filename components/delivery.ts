@@ -1,28 +1,27 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { DeliveryMode, RegistryConfig } from "./config";
-import { HetznerHost } from "./host";
+import type { Registry } from "./appImage";
+import type { HostTarget } from "./hostTarget";
+import { hostTagOf } from "./shell/prelude";
 import { registryPullScript } from "./shell/registryPull";
 import { tarballDeliveryScript } from "./shell/tarball";
 
+export const DELIVERY_MODES = ["tarball", "registry"] as const;
+/** `tarball` streams the image from the deployer over SSH; `registry` has the host pull it. */
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
 export interface DeliveryArgs {
-  /** App name, for messages and the host tag. */
+  /** App name, for messages and the tag the image gets on the host. */
   readonly app: string;
-  /** Host name from config, for messages. */
-  readonly hostName: string;
-  /** The host to deliver to; nothing starts before its readiness gate has passed. */
-  readonly host: HetznerHost;
-  /** `tarball` streams the image from the deployer; `registry` has the host pull it. */
-  readonly mode: DeliveryMode;
+  /** The machine to deliver to; its connection (and private key) is used for every step. */
+  readonly target: HostTarget;
   /** Digest-pinned reference of the image. */
   readonly imageRef: pulumi.Input<string>;
-  /** Tag the image gets on the host. */
-  readonly hostTag: pulumi.Input<string>;
-  /** Registry the image lives in (pulls by the deployer or the host). */
-  readonly registry: RegistryConfig;
-  /** Deployer's SSH private key: tarball mode streams over the deployer's own ssh. */
-  readonly sshPrivateKey: pulumi.Input<string>;
-  /** Read-only registry token; required for `registry`, optional for `tarball`. Default: none. */
+  /** How the image gets there. Default: `tarball`. */
+  readonly mode?: DeliveryMode;
+  /** Registry the image lives in: the host pulls from it, or the deployer when it lacks the image. */
+  readonly registry: Pick<Registry, "server" | "username">;
+  /** Read-only registry token; required for `registry`. Default: none (the deployer must hold the image). */
   readonly pullToken?: pulumi.Input<string>;
 }
 
@@ -31,60 +30,72 @@ export interface DeliveryArgs {
  * replaced server delivers again, anything else does nothing.
  */
 export class Delivery extends pulumi.ComponentResource {
+  public readonly app: string;
+  public readonly target: HostTarget;
+  /** The digest reference, once the image is on the host. */
+  public readonly imageRef: pulumi.Output<string>;
+  /** The tag the image carries on the host, once it is there. */
+  public readonly hostTag: pulumi.Output<string>;
   /** Output of the delivery command (what was transferred or skipped). */
   public readonly log: pulumi.Output<string>;
 
   constructor(name: string, args: DeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
+    const mode = args.mode ?? "tarball";
+    if (mode === "registry" && args.pullToken === undefined)
+      throw new Error(`Delivery ${name}: registry delivery needs a pull token`);
     super("hcloud-deploy:delivery:Delivery", name, {}, opts);
-    const { host, registry } = args;
-    const triggers = [args.imageRef, host.serverId];
-    const childOpts = { parent: this, dependsOn: [host] };
+    const { app, target } = args;
+    const registry = { server: args.registry.server, username: args.registry.username };
+    const imageRef = pulumi.output(args.imageRef);
+    const hostTag = imageRef.apply((ref) => hostTagOf(app, ref));
+    const triggers = [args.imageRef, target.serverId];
 
-    if (args.mode === "tarball") {
+    if (mode === "tarball") {
       const script = pulumi
-        .all([host.ipv6Address, host.hostKey, args.imageRef, args.hostTag])
-        .apply(([address, hostKey, imageRef, hostTag]) =>
+        .all([target.address, target.hostKey, imageRef, hostTag])
+        .apply(([address, hostKey, ref, tag]) =>
           tarballDeliveryScript({
-            app: args.app,
-            hostName: args.hostName,
-            hostTag,
-            imageRef,
+            app,
+            hostName: target.hostName,
+            hostTag: tag,
+            imageRef: ref,
             target: { address, port: 22, user: "root", hostKey },
-            registry: { server: registry.server, username: registry.username },
+            registry,
           }),
         );
+      // Secrets travel on stdin: the deployer's key for its own ssh, then the optional pull token.
       const stdin = pulumi
-        .all([args.sshPrivateKey, args.pullToken ?? ""])
-        .apply(([key, token]) => `${key.trimEnd()}\n${token}\n`);
+        .all([target.connection, args.pullToken ?? ""])
+        .apply(([connection, token]) => `${connection.privateKey.trimEnd()}\n${token}\n`);
       const load = new command.local.Command(
         `${name}-load`,
         { create: script, interpreter: ["/bin/bash", "-c"], stdin: pulumi.secret(stdin), triggers },
-        childOpts,
+        { parent: this },
       );
       this.log = load.stdout;
     } else {
-      if (args.pullToken === undefined)
-        throw new Error(`Delivery ${name}: registry delivery needs a pull token`);
       const pull = new command.remote.Command(
         `${name}-pull`,
         {
-          connection: host.connection,
-          create: pulumi.all([args.imageRef, args.hostTag]).apply(([imageRef, hostTag]) =>
-            registryPullScript({
-              app: args.app,
-              hostName: args.hostName,
-              hostTag,
-              imageRef,
-              registry: { server: registry.server, username: registry.username },
-            }),
-          ),
-          stdin: pulumi.secret(args.pullToken),
+          connection: target.connection,
+          create: pulumi
+            .all([imageRef, hostTag])
+            .apply(([ref, tag]) =>
+              registryPullScript({ app, hostName: target.hostName, hostTag: tag, imageRef: ref, registry }),
+            ),
+          stdin: pulumi.secret(args.pullToken as pulumi.Input<string>),
           triggers,
         },
-        childOpts,
+        { parent: this },
       );
       this.log = pull.stdout;
     }
-    this.registerOutputs({ log: this.log });
+
+    this.app = app;
+    this.target = target;
+    // Whatever is built from these waits for the image to be on the host.
+    this.imageRef = pulumi.all([imageRef, this.log]).apply(([ref]) => ref);
+    this.hostTag = pulumi.all([hostTag, this.log]).apply(([tag]) => tag);
+    this.registerOutputs({ log: this.log, imageRef: this.imageRef, hostTag: this.hostTag });
   }
 }

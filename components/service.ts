@@ -1,9 +1,7 @@
 import * as crypto from "crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { AppConfig } from "./config";
-import { Delivery } from "./delivery";
-import { HetznerHost } from "./host";
+import type { Delivery } from "./delivery";
 import {
   envFileContent,
   serviceRemoveScript,
@@ -12,20 +10,51 @@ import {
   settingsHash,
 } from "./shell/service";
 
+export const RESTART_POLICIES = ["always", "unless-stopped", "on-failure"] as const;
+export type RestartPolicy = (typeof RESTART_POLICIES)[number];
+
+/** The HTTP check a new revision must pass before it takes over. */
+export interface HealthCheck {
+  /** Absolute URL path, e.g. `/healthz`. */
+  readonly path: string;
+  /** How long a new revision may take to answer 2xx/3xx, in seconds. */
+  readonly timeoutSeconds: number;
+  /** Pause between attempts, in seconds. */
+  readonly intervalSeconds: number;
+}
+
+/** Defaults of the optional ServiceSettings fields. */
+export const SERVICE_DEFAULTS = {
+  memory: "256m",
+  cpus: 1,
+  restart: "unless-stopped" as RestartPolicy,
+  health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 } as HealthCheck,
+};
+
+/** How one app runs on a host. */
+export interface ServiceSettings {
+  /** Port the app listens on inside its container. */
+  readonly port: number;
+  /** Port published on the host. Default: `port`. */
+  readonly hostPort?: number;
+  /** Plain environment (part of the settings hash). Default: none. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Docker memory limit. Default: `256m`. */
+  readonly memory?: string;
+  /** Docker CPU limit. Default: 1. */
+  readonly cpus?: number;
+  /** Docker restart policy. Default: `unless-stopped`. */
+  readonly restart?: RestartPolicy;
+  /** Health gate. Default: GET `/` within 60 s, every 2 s. */
+  readonly health?: HealthCheck;
+}
+
 export interface ServiceArgs {
-  /** The app's settings from config (ports, limits, restart policy, health check, env). */
-  readonly app: AppConfig;
-  /** Host name from config, for messages. */
-  readonly hostName: string;
-  readonly host: HetznerHost;
-  /** Digest-pinned reference: a new digest replaces the service. */
-  readonly imageRef: pulumi.Input<string>;
-  /** Tag of the delivered image on the host. */
-  readonly hostTag: pulumi.Input<string>;
-  /** The delivery that must have finished first. */
+  /** The delivery that put the image on the host: the service runs that image on that host. */
   readonly delivery: Delivery;
-  /** Values of the app's `secretEnv` names (secret). Default: none. */
-  readonly secretEnv?: pulumi.Input<Record<string, string>>;
+  readonly settings: ServiceSettings;
+  /** Secret environment values, by name (secret). Default: none. */
+  readonly secretEnv?: pulumi.Input<Readonly<Record<string, string>>>;
 }
 
 /**
@@ -38,42 +67,45 @@ export class Service extends pulumi.ComponentResource {
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hcloud-deploy:service:Service", name, {}, opts);
-    const { app, host } = args;
+    const { delivery, settings } = args;
+    const { target } = delivery;
+    const hostPort = settings.hostPort ?? settings.port;
+    const env = settings.env ?? {};
 
-    const settings = pulumi.output(args.hostTag).apply((image): Omit<ServiceSpec, "instance"> => ({
-      app: app.name,
-      hostName: args.hostName,
+    const spec = delivery.hostTag.apply((image): Omit<ServiceSpec, "instance"> => ({
+      app: delivery.app,
+      hostName: target.hostName,
       image,
-      port: app.port,
-      hostPort: app.hostPort,
-      memory: app.memory,
-      cpus: app.cpus,
-      restart: app.restart,
-      health: app.health,
-      env: app.env,
+      port: settings.port,
+      hostPort,
+      memory: settings.memory ?? SERVICE_DEFAULTS.memory,
+      cpus: settings.cpus ?? SERVICE_DEFAULTS.cpus,
+      restart: settings.restart ?? SERVICE_DEFAULTS.restart,
+      health: settings.health ?? SERVICE_DEFAULTS.health,
+      env,
     }));
     // A replaced server starts empty: it needs the container again, so the server is a trigger too.
-    const triggers = [pulumi.output(args.imageRef), settings.apply(settingsHash), host.serverId];
-    const spec = pulumi
-      .all([settings, pulumi.all(triggers)])
+    const triggers = [delivery.imageRef, spec.apply(settingsHash), target.serverId];
+    const run = pulumi
+      .all([spec, pulumi.all(triggers)])
       .apply(([s, values]): ServiceSpec => ({ ...s, instance: instanceOf(values) }));
     const envFile = pulumi
       .output(args.secretEnv ?? {})
-      .apply((secrets) => envFileContent({ ...app.env, ...pick(secrets, app.secretEnv) }));
+      .apply((secrets) => envFileContent({ ...env, ...secrets }));
 
     new command.remote.Command(
       `${name}-run`,
       {
-        connection: host.connection,
-        create: spec.apply(serviceScript),
-        delete: spec.apply(serviceRemoveScript),
+        connection: target.connection,
+        create: run.apply(serviceScript),
+        delete: run.apply(serviceRemoveScript),
         stdin: pulumi.secret(envFile),
         triggers,
       },
-      { parent: this, dependsOn: [args.delivery] },
+      { parent: this },
     );
 
-    this.url = pulumi.interpolate`http://[${host.ipv6Address}]:${app.hostPort}/`;
+    this.url = pulumi.interpolate`http://[${target.address}]:${hostPort}/`;
     this.registerOutputs({ url: this.url });
   }
 }
@@ -81,8 +113,4 @@ export class Service extends pulumi.ComponentResource {
 /** Names this resource's deployment: a hash of its triggers (see ServiceSpec.instance). */
 function instanceOf(triggers: string[]): string {
   return crypto.createHash("sha256").update(JSON.stringify(triggers)).digest("hex").slice(0, 12);
-}
-
-function pick(values: Record<string, string>, names: readonly string[]): Record<string, string> {
-  return Object.fromEntries(names.map((n) => [n, values[n]]));
 }

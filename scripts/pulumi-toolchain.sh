@@ -19,7 +19,7 @@ PROJECT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly PROJECT_ROOT
 readonly TOOLCHAIN_ROOT="${HCLOUD_DEPLOY_CACHE:-$HOME/.cache/hcloud-deploy}/toolchain"
 # Bump when the way binaries are produced changes, so old caches are not reused.
-readonly RECIPE=1
+readonly RECIPE=2
 
 # The CLI must never try to reach the network behind our back: a missing
 # plugin has to fail loudly instead of being fetched from a site we cannot
@@ -140,117 +140,9 @@ github $GITHUB_V
 EOF
 }
 
-# ---------------------------------------------------------------------------
-# Build from source through the Go module proxy
-
-# Downloads a module version (any version query, including a commit hash) and
-# sets MOD_DIR to its read-only copy in the module cache and MOD_COMMIT to the
-# git commit the proxy says it was cut from.
-fetch_module() {
-  local json
-  json=$(go mod download -json "$1") ||
-    die "cannot download Go module $1: $(json_string Error <<<"$json")"
-  MOD_DIR=$(json_string Dir <<<"$json")
-  MOD_COMMIT=$(json_string Hash <<<"$json")
-}
-
-# Extracts a string field from `go mod download -json` output, with escaped
-# newlines flattened so an error fits on one line.
-json_string() {
-  sed -n "s/^[[:space:]]*\"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" | sed 's/\\[nt]/ /g'
-}
-
-# Copies a module out of the read-only module cache so it can be built in place
-# (its replace directives and go:generate steps need a writable tree).
-copy_module() {
-  mkdir -p "$(dirname "$2")"
-  cp -R "$1" "$2"
-  chmod -R u+w "$2"
-}
-
-build_pulumi() {
-  local bin=$1 src=$WORK/src/pulumi
-  # pkg/v3, the CLI, replaces sdk/v3 with ../sdk and the language host
-  # replaces both with relative paths, so `go install …@version` refuses them:
-  # rebuild the repository's layout instead.
-  fetch_module "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_V"
-  copy_module "$MOD_DIR" "$src/pkg"
-  # The language host has no tags of its own. Pulumi tags pkg/vX on the
-  # release's "Changelog and go.mod updates" commit, which is also where the
-  # language host's go.mod names sdk vX, so that commit identifies its source.
-  local release_commit=$MOD_COMMIT
-  [[ -n $release_commit ]] ||
-    die "the Go module proxy did not say which commit pkg/v3@v$PULUMI_V was cut from"
-  fetch_module "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_V"
-  copy_module "$MOD_DIR" "$src/sdk"
-  fetch_module "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3@$release_commit"
-  copy_module "$MOD_DIR" "$src/sdk/nodejs/cmd/pulumi-language-nodejs"
-
-  # Same flags and tags as Pulumi's own release builds (.goreleaser.yml).
-  local ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_V"
-  step "build pulumi $PULUMI_V" \
-    go -C "$src/pkg" build -tags osusergo,grpcnotrace -ldflags "$ldflags" -o "$bin/pulumi" ./cmd/pulumi
-  step "build pulumi-language-nodejs $PULUMI_V" \
-    go -C "$src/sdk/nodejs/cmd/pulumi-language-nodejs" build -tags osusergo,grpcnotrace \
-    -ldflags "$ldflags" -o "$bin/pulumi-language-nodejs" .
-  # Shipped in the official bundle too: the plugin behind pulumi.dynamic
-  # resources, a shell wrapper around @pulumi/pulumi.
-  install -m 0755 "$src/sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$bin/"
-}
-
-# Provider repositories keep their Go module in provider/ and tag only the
-# repository root, so the module is fetched by the commit of the root tag.
-fetch_provider_module() {
-  local repo=$1 version=$2
-  fetch_module "github.com/pulumi/$repo@v$version"
-  [[ -n $MOD_COMMIT ]] ||
-    die "the Go module proxy did not say which commit $repo v$version was cut from"
-  fetch_module "github.com/pulumi/$repo/provider@$MOD_COMMIT"
-}
-
-build_command_provider() {
-  local bin=$1 src=$WORK/src/command
-  fetch_provider_module pulumi-command "$COMMAND_V"
-  copy_module "$MOD_DIR" "$src"
-  step "build pulumi-resource-command $COMMAND_V" \
-    go -C "$src" build \
-    -ldflags "-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_V" \
-    -o "$bin/pulumi-resource-command" ./cmd/pulumi-resource-command
-}
-
-build_hcloud_provider() {
-  local bin=$1 src=$WORK/src/hcloud
-  fetch_provider_module pulumi-hcloud "$HCLOUD_V"
-  copy_module "$MOD_DIR" "$src"
-  # As the repository's Makefile does (schema_embed, then provider): the
-  # release's schema.json is committed, so tfgen need not regenerate it; the
-  # go:generate step stamps the version into the embedded copy.
-  step "generate hcloud schema" \
-    env VERSION="$HCLOUD_V" go -C "$src" generate cmd/pulumi-resource-hcloud/main.go
-  step "build pulumi-resource-hcloud $HCLOUD_V" \
-    go -C "$src" build \
-    -ldflags "-s -w -X github.com/pulumi/pulumi-hcloud/provider/pkg/version.Version=$HCLOUD_V" \
-    -o "$bin/pulumi-resource-hcloud" ./cmd/pulumi-resource-hcloud
-}
-
-build_from_go_proxy() {
-  local bin=$1
-  command -v go >/dev/null || die "Pulumi's download site is unreachable and Go is not installed to build the toolchain"
-  # Two cores are shared with other work: two packages at a time keeps the
-  # machine usable. The build must not depend on the caller's Go settings
-  # (a go.work above the cache, or GOFLAGS such as -mod=vendor), and static
-  # binaries need no C toolchain.
-  export GOFLAGS="-p=2 -trimpath -buildvcs=false" GOWORK=off CGO_ENABLED=0
-  cd "$WORK"
-  build_pulumi "$bin"
-  build_command_provider "$bin"
-  build_hcloud_provider "$bin"
-  # The docker and github providers cannot be built this way: their
-  # provider/go.mod replaces the upstream Terraform provider with ../upstream,
-  # a git submodule (patched from patches/ for docker) that no Go module
-  # contains.
-  log "skipping the optional docker $DOCKER_V and github $GITHUB_V plugins: not buildable from Go modules"
-}
+# Building from source through the Go module proxy: pulumi-from-source.sh.
+# shellcheck source=scripts/pulumi-from-source.sh
+source "$PROJECT_ROOT/scripts/pulumi-from-source.sh"
 
 # ---------------------------------------------------------------------------
 # Verification
@@ -263,8 +155,12 @@ check_toolchain() {
   STEP="check"
   got=$("$bin/pulumi" version) || die "check: $bin/pulumi does not run"
   [[ $got == "v$PULUMI_V" ]] || die "check: pulumi reports $got, expected v$PULUMI_V"
-  got=$("$bin/pulumi-language-nodejs" -version) || die "check: pulumi-language-nodejs does not run"
-  [[ $got == "v$PULUMI_V" ]] || die "check: pulumi-language-nodejs reports $got, expected v$PULUMI_V"
+  # Language hosts older than 3.100 have no -version flag, only -help.
+  if got=$("$bin/pulumi-language-nodejs" -version 2>/dev/null); then
+    [[ $got == "v$PULUMI_V" ]] || die "check: pulumi-language-nodejs reports $got, expected v$PULUMI_V"
+  else
+    "$bin/pulumi-language-nodejs" -help >/dev/null 2>&1 || die "check: pulumi-language-nodejs does not run"
+  fi
   for plugin in "$bin"/pulumi-resource-*; do
     name=${plugin##*/pulumi-resource-}
     case $name in

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration-test harness (test/harness/) needs.
+# Installs the Debian packages the local environment (local/) and the tests need.
 # Idempotent and quick when everything is present. Never leaves the system's dockerd or an
 # sshd on port 22 running: the harness starts its own daemons with their own sockets and state.
 set -euo pipefail

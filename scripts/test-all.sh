@@ -9,16 +9,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 started=$SECONDS
 step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - started))" >&2; }
 
-step "machine packages"
-bash scripts/setup-machine.sh
-
-step "npm packages"
-# npm ci starts from scratch; skip it when node_modules was installed from this very lock file.
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [[ $(cat node_modules/.installed-from 2>/dev/null) != "$lock_hash" ]]; then
-  npm ci --no-audit --no-fund
-  echo "$lock_hash" >node_modules/.installed-from
-fi
+step "set-up: machine packages, Node.js, npm packages"
+PATH="$(bash scripts/setup.sh | tail -n 1):$PATH"
+export PATH
+step "running on Node.js $(node --version)"
 
 step "lint"
 npm run lint

@@ -1,4 +1,4 @@
-import { shQuote } from "./quote";
+import { shQuote } from "./prelude";
 
 export interface ReadinessScriptArgs {
   /** Host name used in messages. */

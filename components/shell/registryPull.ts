@@ -1,5 +1,4 @@
-import { shQuote } from "./quote";
-import { HostImage } from "./tarball";
+import { HostImage, PATHS, sayFunction, shQuote } from "./prelude";
 
 export interface RegistryPullArgs extends HostImage {
   /** Digest-pinned reference to pull. */
@@ -15,14 +14,14 @@ export interface RegistryPullArgs extends HostImage {
 export function registryPullScript(args: RegistryPullArgs): string {
   const { server, username } = args.registry;
   return `set -eu
-say() { printf 'hcloud-deploy: %s on %s: %s\\n' ${shQuote(args.app)} ${shQuote(args.hostName)} "$*"; }
+${sayFunction(shQuote(args.app), shQuote(args.hostName))}
 ref=${shQuote(args.imageRef)} tag=${shQuote(args.hostTag)} start=$(date +%s)
 if docker image inspect "$tag" >/dev/null 2>&1; then
   say "$ref already on the host; nothing pulled"
   exit 0
 fi
 umask 077
-cfg=$(mktemp -d /run/hcloud-deploy-pull.XXXXXX)
+cfg=$(mktemp -d ${PATHS.pullConfig}.XXXXXX)
 trap 'docker --config "$cfg" logout ${shQuote(server)} >/dev/null 2>&1 || true; rm -rf "$cfg"' EXIT
 # docker login warns on stderr about storing the credential; it lives on tmpfs for seconds only.
 if ! login=$(docker --config "$cfg" login --username ${shQuote(username)} --password-stdin ${shQuote(server)} 2>&1); then

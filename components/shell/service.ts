@@ -1,5 +1,5 @@
 import * as crypto from "crypto";
-import { shQuote } from "./quote";
+import { FAIL_FUNCTION, LABELS, PATHS, sayFunction, shQuote } from "./prelude";
 
 export interface ServiceSpec {
   readonly app: string;
@@ -57,14 +57,14 @@ export function serviceScript(spec: ServiceSpec): string {
     `--env-file "$env_file"`,
     `--memory ${shQuote(spec.memory)}`,
     `--cpus ${shQuote(spec.cpus)}`,
-    `--label hcloud-deploy.app=${shQuote(spec.app)}`,
-    `--label hcloud-deploy.instance=${shQuote(spec.instance)}`,
-    `--label "hcloud-deploy.revision=$revision"`,
+    `--label ${LABELS.app}=${shQuote(spec.app)}`,
+    `--label ${LABELS.instance}=${shQuote(spec.instance)}`,
+    `--label "${LABELS.revision}=$revision"`,
   ].join(" ");
   return `set -eu
 app=${shQuote(spec.app)} image=${shQuote(spec.image)}
-say() { printf 'hcloud-deploy: %s on %s: %s\\n' "$app" ${shQuote(spec.hostName)} "$*"; }
-fail() { say "$*" >&2; exit 1; }
+${sayFunction('"$app"', shQuote(spec.hostName))}
+${FAIL_FUNCTION}
 running() { [ "$(docker inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
 
 # healthy URL SECONDS CONTAINER: polls until a 2xx/3xx answer; sets $last to the last failure.
@@ -86,14 +86,14 @@ if ! docker inspect "$app" >/dev/null 2>&1 && docker inspect "$app-previous" >/d
 fi
 
 umask 077
-dir=/etc/hcloud-deploy/$app
+dir=${PATHS.appConfig}/$app
 mkdir -p "$dir"
 cat > "$dir/env.new"
 revision=${settings}-$(sha256sum < "$dir/env.new" | cut -c1-12)
 env_file=$dir/$revision.env
 mv "$dir/env.new" "$env_file"
 
-current=$(docker inspect --format '{{index .Config.Labels "hcloud-deploy.revision"}}/{{index .Config.Labels "hcloud-deploy.instance"}}' "$app" 2>/dev/null || true)
+current=$(docker inspect --format '{{index .Config.Labels "${LABELS.revision}"}}/{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
 if [ "$current" = "$revision/"${shQuote(spec.instance)} ] && running "$app"; then
   say "revision $revision already running"
   exit 0
@@ -141,10 +141,10 @@ say "revision $revision serving on port ${spec.hostPort}"
 export function serviceRemoveScript(spec: ServiceSpec): string {
   return `set -eu
 app=${shQuote(spec.app)}
-instance=$(docker inspect --format '{{index .Config.Labels "hcloud-deploy.instance"}}' "$app" 2>/dev/null || true)
+instance=$(docker inspect --format '{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
 if [ "$instance" = ${shQuote(spec.instance)} ]; then
   docker rm -f "$app" "$app-previous" "$app-candidate" >/dev/null 2>&1 || true
-  rm -rf "/etc/hcloud-deploy/$app"
+  rm -rf "${PATHS.appConfig}/$app"
   echo "hcloud-deploy: removed $app"
 else
   echo "hcloud-deploy: $app was started by another deployment; left in place"

@@ -1,4 +1,4 @@
-import { shQuote } from "./quote";
+import { shQuote } from "./prelude";
 
 export interface SshTarget {
   /** Bare IPv6 (or IPv4) address of the host. */

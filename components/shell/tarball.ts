@@ -1,4 +1,4 @@
-import { shQuote } from "./quote";
+import { HostImage, messagePrefix, PATHS, sayFunction, shQuote } from "./prelude";
 import { onHost, remoteFunction, SshTarget } from "./ssh";
 
 /**
@@ -8,17 +8,8 @@ import { onHost, remoteFunction, SshTarget } from "./ssh";
  * put a "which layers does the host lack" stage between probe and pack.
  */
 
-const STAGING_DIR = "/var/tmp/hcloud-deploy";
-
-export interface HostImage {
-  readonly app: string;
-  readonly hostName: string;
-  /** Tag the image carries on the host, derived from its digest: `hcloud-deploy/<app>:<hex>`. */
-  readonly hostTag: string;
-}
-
-function sayFunction(image: HostImage): string {
-  return `say() { printf 'hcloud-deploy: %s on %s: %s\\n' ${shQuote(image.app)} ${shQuote(image.hostName)} "$*"; }`;
+function say(image: HostImage): string {
+  return sayFunction(shQuote(image.app), shQuote(image.hostName));
 }
 
 /** Host stage: prints the ID of the image under the host tag, or nothing when the host lacks it. */
@@ -30,9 +21,9 @@ export function probeScript(image: HostImage): string {
 export function receiveScript(): string {
   return `set -eu
 umask 077
-mkdir -p ${STAGING_DIR}
+mkdir -p ${PATHS.staging}
 # Leftovers of transfers that were cut off long ago.
-find ${STAGING_DIR} -name '*.partial' -mmin +120 -delete 2>/dev/null || true
+find ${PATHS.staging} -name '*.partial' -mmin +120 -delete 2>/dev/null || true
 cat > "$1"
 `;
 }
@@ -43,7 +34,7 @@ cat > "$1"
  */
 export function verifyAndLoadScript(image: HostImage): string {
   return `set -eu
-${sayFunction(image)}
+${say(image)}
 file=$1 expected_sum=$2 expected_id=$3
 trap 'rm -f "$file"' EXIT
 actual_sum=$(sha256sum "$file" | cut -d' ' -f1)
@@ -79,10 +70,10 @@ export interface TarballDeliveryArgs extends HostImage {
 export function tarballDeliveryScript(args: TarballDeliveryArgs): string {
   const { registry } = args;
   return `set -euo pipefail
-${sayFunction(args)}
+${say(args)}
 ref=${shQuote(args.imageRef)}
 umask 077
-work=$(mktemp -d "\${TMPDIR:-/tmp}/hcloud-deploy.XXXXXX")
+work=$(mktemp -d "\${TMPDIR:-/tmp}/${PATHS.deployerWork}.XXXXXX")
 partial=""
 cleanup() {
   status=$?
@@ -125,11 +116,11 @@ fi
 
 # Stages: pack, compress, stream. The checksum is taken from the very bytes that go on the wire.
 say "sending $ref ($((image_size / 1048576)) MiB unpacked)"
-partial="${STAGING_DIR}/${args.app}.\${image_id#sha256:}.$$.partial"
+partial="${PATHS.staging}/${args.app}.\${image_id#sha256:}.$$.partial"
 mkfifo "$work/tap" "$work/progress"
 sha256sum < "$work/tap" > "$work/sum" &
 sum_pid=$!
-awk -v RS='[\\r\\n]' -v prefix="hcloud-deploy: ${args.app} on ${args.hostName}: " '
+awk -v RS='[\\r\\n]' -v prefix="${messagePrefix(args.app, args.hostName)}" '
   / copied, / { t = $(NF-3) + 0; bytes = $1; rate = $(NF-1) " " $NF
                 if (t >= due) { printf "%s%.1f MiB sent, %s\\n", prefix, bytes / 1048576, rate; fflush(); due = t + 5 } }
   END { if (bytes != "") printf "%ssent %.1f MiB compressed in %ss, %s\\n", prefix, bytes / 1048576, t, rate }

@@ -7,9 +7,9 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
-import { run } from "../harness/exec";
-import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../harness/localEnv";
-import { HARNESS_STATE_ROOT } from "../harness/dockerd";
+import { run } from "../../local/exec";
+import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../../local/environment";
+import { HARNESS_STATE_ROOT } from "../../local/dockerd";
 import {
   buildLocalImage,
   LocalApp,
@@ -18,7 +18,7 @@ import {
   pulumi,
   pulumiEnv,
   pulumiOutput,
-} from "../../scripts/localStack";
+} from "../../local/stack";
 
 const ROOT = path.resolve(__dirname, "../..");
 const STACK = "local";

@@ -1,8 +1,8 @@
 // Delivery and services on simulated IPv6-only hosts, with real sshd, dockerd and registry. Runs the
 // very scripts `pulumi up` runs (the pure builders in components/shell). Needs root and
 // scripts/setup-machine.sh.
-import { hostTagOf } from "../../components/image";
-import { shQuote } from "../../components/shell/quote";
+import { hostTagOf } from "../../components/shell/prelude";
+import { shQuote } from "../../components/shell/prelude";
 import { registryPullScript } from "../../components/shell/registryPull";
 import { serviceRemoveScript, serviceScript, ServiceSpec } from "../../components/shell/service";
 import {
@@ -11,11 +11,11 @@ import {
   tarballDeliveryScript,
   verifyAndLoadScript,
 } from "../../components/shell/tarball";
-import { DockerEngine, startDockerEngine } from "../harness/dockerd";
-import { delay, run } from "../harness/exec";
-import { buildHttpImage, pushImage } from "../harness/images";
-import { LocalRegistry, startRegistry } from "../harness/registry";
-import { stopAllSimHosts } from "../harness/simhost";
+import { DockerEngine, startDockerEngine } from "../../local/dockerd";
+import { delay, run } from "../../local/exec";
+import { buildHttpImage, pushImage } from "../../local/images";
+import { LocalRegistry, startRegistry } from "../../local/registry";
+import { stopAllSimHosts } from "../../local/simhost";
 import {
   bytesSentTo,
   deployerKey,

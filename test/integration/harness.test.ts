@@ -4,17 +4,12 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { DockerEngine, startDockerEngine } from "../harness/dockerd";
-import { delay, run, RunResult } from "../harness/exec";
-import { TestImage, buildHttpImage, pushImage } from "../harness/images";
-import { LocalRegistry, startRegistry } from "../harness/registry";
-import {
-  HARNESS_REGISTRY_HOSTNAME,
-  SimHost,
-  generateTestHostKey,
-  startSimHost,
-  stopAllSimHosts,
-} from "../harness/simhost";
+import { DockerEngine, startDockerEngine } from "../../local/dockerd";
+import { delay, run, RunResult } from "../../local/exec";
+import { TestImage, buildHttpImage, pushImage } from "../../local/images";
+import { LocalRegistry, startRegistry } from "../../local/registry";
+import { HARNESS_REGISTRY_HOSTNAME } from "../../local/hostNetwork";
+import { SimHost, generateTestHostKey, startSimHost, stopAllSimHosts } from "../../local/simhost";
 
 const VERSION = "harness-test-v1.2.3";
 const SETUP_TIMEOUT_MS = 180_000;

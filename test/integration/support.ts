@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { knownHostsLine } from "../../components/shell/ssh";
 import { generateEd25519KeyPair } from "../../components/sshKeys";
-import { DockerEngine } from "../harness/dockerd";
-import { run, RunResult } from "../harness/exec";
-import { SimHost, startSimHost } from "../harness/simhost";
+import { DockerEngine } from "../../local/dockerd";
+import { run, RunResult } from "../../local/exec";
+import { SimHost, startSimHost } from "../../local/simhost";
 
 /** The deployer's key pair, generated the way the program generates host keys. */
 export const deployerKey = generateEd25519KeyPair("deployer@integration");

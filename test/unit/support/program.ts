@@ -180,21 +180,31 @@ export const noResources: pulumiType.runtime.Mocks = {
 /** Runs the config loader alone against the given stack config, as the program's first step does. */
 export async function loadConfigWith(config: Record<string, unknown>, stack = "dev") {
   await freshRuntime(config, stack, noResources);
-  const { loadConfig } = await import("../../../components/config");
+  const { loadConfig } = await import("../../../config/loader");
   return loadConfig();
 }
 
+/** What a program or component registered under mocks. */
+export interface MockedRun extends ProgramRun {
+  /** The inputs exactly as the engine received them, secret markers intact. */
+  rawInputs: Map<string, Record<string, any>>;
+}
+
 /**
- * Runs index.ts under Pulumi mocks with the given config and returns every resource it registered.
- * A fresh module registry per run, so @pulumi/pulumi's global state starts clean.
+ * Runs `body` inside a Pulumi stack under mocks with the given config and returns every resource it
+ * registered. A fresh module registry per run, so @pulumi/pulumi's global state starts clean: `body`
+ * must import what it constructs (`await import(...)`) to get modules bound to that runtime.
  */
-export async function runProgram(
+export async function runUnderMocks(
   config: Record<string, unknown>,
+  body: (pulumi: typeof pulumiType) => Promise<Record<string, unknown> | void>,
   opts: { stack?: string } = {},
-): Promise<ProgramRun> {
+): Promise<MockedRun> {
   const recorder = new ResourceRecorder();
+  const rawInputs = new Map<string, Record<string, any>>();
   const pulumi = await freshRuntime(config, opts.stack ?? "dev", {
     newResource: (args) => {
+      rawInputs.set(args.name, args.inputs);
       const inputs = recorder.received(args);
       return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
     },
@@ -203,15 +213,18 @@ export async function runProgram(
   const resources = recorder.resources;
   const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
     recorder.start(pulumi);
-    return { ...(await import("../../../index")) };
+    return (await body(pulumi)) ?? {};
   })) as Record<string, unknown>;
   await settle(resources);
-  return {
-    resources,
-    outputs,
-    pulumi,
-    ...lookups(resources),
-  };
+  return { resources, rawInputs, outputs, pulumi, ...lookups(resources) };
+}
+
+/** Runs index.ts under Pulumi mocks with the given stack config: the whole program's wiring. */
+export function runProgram(
+  config: Record<string, unknown>,
+  opts: { stack?: string } = {},
+): Promise<MockedRun> {
+  return runUnderMocks(config, async () => ({ ...(await import("../../../index")) }), opts);
 }
 
 /** Finders over recorded resources; `named` fails listing what there is. */

@@ -1,0 +1,186 @@
+import * as command from "@pulumi/command";
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import { renderCloudInit } from "./cloudInit";
+import { HostConnection, HostTarget } from "./hostTarget";
+import { readinessScript } from "./shell/readiness";
+import { SshHostKey } from "./sshHostKey";
+
+export const HOST_REPLACEMENT_POLICIES = ["on-change", "on-generation"] as const;
+/** What may replace a server: any user-data or SSH-key change, or only a generation bump. */
+export type HostReplacementPolicy = (typeof HOST_REPLACEMENT_POLICIES)[number];
+
+/** Defaults of the optional HetznerHostArgs fields. */
+export const HOST_DEFAULTS = {
+  serverType: "cx22",
+  image: "debian-12",
+  generation: 1,
+  replacementPolicy: "on-generation" as HostReplacementPolicy,
+  readinessTimeoutSeconds: 600,
+};
+
+/** Firewall rules: SSH from the allowed CIDRs, the app ports from anywhere, ICMPv6, nothing else. */
+export function firewallRules(sshAllowedCidrs: readonly string[], openPorts: readonly number[]) {
+  const anywhere = ["::/0"];
+  return [
+    { direction: "in", protocol: "tcp", port: "22", sourceIps: [...sshAllowedCidrs], description: "ssh" },
+    { direction: "in", protocol: "icmp", sourceIps: anywhere, description: "icmpv6" },
+    ...[...openPorts]
+      .sort((a, b) => a - b)
+      .map((port) => ({
+        direction: "in",
+        protocol: "tcp",
+        port: String(port),
+        sourceIps: anywhere,
+        description: `app ${port}`,
+      })),
+  ];
+}
+
+export interface HetznerHostArgs {
+  /** Hetzner location, e.g. `fsn1`. */
+  readonly location: string;
+  /** Hetzner server type. Default: `cx22`. */
+  readonly serverType?: string;
+  /** Hetzner image name. Default: `debian-12`. */
+  readonly image?: string;
+  /** Bumping it is the deliberate way to replace the host under `on-generation`. Default: 1. */
+  readonly generation?: number;
+  /** DNS64 resolvers (NAT64 behind them). Default: none, the host reaches IPv6 destinations only. */
+  readonly dns64Servers?: readonly string[];
+  /** Hetzner server name; must be unique in the Hetzner project. */
+  readonly serverName: string;
+  /** ID of the hcloud.SshKey authorised for root. */
+  readonly sshKeyId: pulumi.Input<string>;
+  /** Deployer's private key for every connection to the host (secret). */
+  readonly sshPrivateKey: pulumi.Input<string>;
+  /** Source CIDRs allowed to reach port 22. */
+  readonly sshAllowedCidrs: readonly string[];
+  /** TCP ports the apps on this host publish. Default: none. */
+  readonly openPorts?: readonly number[];
+  /** What may replace the server. Default: `on-generation`. */
+  readonly replacementPolicy?: HostReplacementPolicy;
+  /** Upper bound for cloud-init and Docker to come up, in seconds. Default: 600. */
+  readonly readinessTimeoutSeconds?: number;
+  /** Labels for every Hetzner resource (project and stack at least); `host` is added. Default: none. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * An IPv6-only Hetzner server that is ready to run containers: primary IPv6 that survives replacement,
+ * firewall attached at creation, cloud-init with a pinned host key, and a readiness gate. The component's
+ * name is the host's name in labels and messages.
+ */
+export class HetznerHost extends pulumi.ComponentResource implements HostTarget {
+  public readonly hostName: string;
+  /** The server's IPv6 address (`<network>::1`), once the readiness gate has passed. */
+  public readonly address: pulumi.Output<string>;
+  /** Connection for remote commands, once the readiness gate has passed; secret. */
+  public readonly connection: pulumi.Output<HostConnection>;
+  /** The pinned host key line, for known_hosts on the deployer (public, not secret). */
+  public readonly hostKey: pulumi.Output<string>;
+  public readonly serverId: pulumi.Output<string>;
+
+  constructor(name: string, args: HetznerHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("hcloud-deploy:host:HetznerHost", name, {}, opts);
+    this.hostName = name;
+    const labels = { ...args.labels, host: name };
+    const generation = args.generation ?? HOST_DEFAULTS.generation;
+
+    const hostKey = new SshHostKey(`${name}-host-key`, { comment: args.serverName }, { parent: this });
+
+    // A primary IP outlives the server, so a replaced host keeps its address (and DNS records stay right).
+    const primaryIp = new hcloud.PrimaryIp(
+      `${name}-ipv6`,
+      { type: "ipv6", location: args.location, autoDelete: false, labels },
+      { parent: this },
+    );
+
+    const firewall = new hcloud.Firewall(
+      `${name}-firewall`,
+      { rules: firewallRules(args.sshAllowedCidrs, args.openPorts ?? []), labels },
+      { parent: this },
+    );
+
+    const userData = pulumi.all([hostKey.publicKey, hostKey.privateKey]).apply(([publicKey, privateKey]) =>
+      renderCloudInit({
+        hostKey: { publicKey, privateKey },
+        generation,
+        dns64Servers: args.dns64Servers ?? [],
+      }),
+    );
+
+    const server = new hcloud.Server(
+      `${name}-server`,
+      {
+        name: args.serverName,
+        serverType: args.serverType ?? HOST_DEFAULTS.serverType,
+        image: args.image ?? HOST_DEFAULTS.image,
+        location: args.location,
+        sshKeys: [args.sshKeyId],
+        userData: pulumi.secret(userData),
+        publicNets: [{ ipv4Enabled: false, ipv6Enabled: true, ipv6: primaryIp.id.apply(Number) }],
+        firewallIds: [firewall.id.apply(Number)],
+        labels,
+      },
+      {
+        parent: this,
+        ...replacementOptions(args.replacementPolicy ?? HOST_DEFAULTS.replacementPolicy, generation),
+      },
+    );
+
+    const connection = pulumi.secret(
+      pulumi
+        .all([server.ipv6Address, args.sshPrivateKey, hostKey.publicKey])
+        .apply(([address, privateKey, publicKey]) => ({
+          host: address,
+          user: "root",
+          privateKey,
+          hostKey: publicKey,
+          // A fresh server takes a minute or two before sshd answers.
+          dialErrorLimit: 40,
+          perDialTimeout: 10,
+        })),
+    );
+
+    const readiness = new command.remote.Command(
+      `${name}-ready`,
+      {
+        connection,
+        create: readinessScript({
+          hostName: name,
+          timeoutSeconds: args.readinessTimeoutSeconds ?? HOST_DEFAULTS.readinessTimeoutSeconds,
+        }),
+        triggers: [server.id],
+      },
+      { parent: this },
+    );
+    // Whatever is built from these waits for the gate: data flow carries the dependency.
+    const afterReady = <T>(value: pulumi.Output<T>) =>
+      pulumi.all([value, readiness.stdout]).apply(([v]) => v);
+
+    this.address = afterReady(server.ipv6Address);
+    this.connection = afterReady(connection);
+    this.hostKey = hostKey.publicKey;
+    this.serverId = server.id;
+    this.registerOutputs({ address: this.address, hostKey: this.hostKey, serverId: this.serverId });
+  }
+}
+
+/**
+ * Hetzner replaces a server whenever its user data or SSH keys change. `on-generation` ignores those
+ * changes and replaces only when the host's generation is bumped, so a production host is never
+ * replaced by surprise; `on-change` lets every such change through. The primary IP is reassigned to the
+ * new server, which requires deleting the old one first.
+ */
+export function replacementOptions(
+  policy: HostReplacementPolicy,
+  generation: number,
+): pulumi.CustomResourceOptions {
+  if (policy === "on-change") return { deleteBeforeReplace: true };
+  return {
+    deleteBeforeReplace: true,
+    ignoreChanges: ["userData", "sshKeys"],
+    replacementTrigger: generation,
+  };
+}

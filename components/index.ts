@@ -1,0 +1,15 @@
+/**
+ * The public face: the components and their Args, for this program's index.ts and for any other Pulumi
+ * program that wants IPv6-only Hetzner hosts with containers delivered over SSH.
+ */
+export { AppImage } from "./appImage";
+export type { AppImageArgs, ImageSource, Registry } from "./appImage";
+export { CiSetup } from "./ciSetup";
+export type { CiReviewers, CiSetupArgs } from "./ciSetup";
+export { Delivery, DELIVERY_MODES } from "./delivery";
+export type { DeliveryArgs, DeliveryMode } from "./delivery";
+export { HetznerHost, HOST_DEFAULTS, HOST_REPLACEMENT_POLICIES } from "./hetznerHost";
+export type { HetznerHostArgs, HostReplacementPolicy } from "./hetznerHost";
+export type { HostConnection, HostTarget } from "./hostTarget";
+export { RESTART_POLICIES, Service, SERVICE_DEFAULTS } from "./service";
+export type { HealthCheck, RestartPolicy, ServiceArgs, ServiceSettings } from "./service";

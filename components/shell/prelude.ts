@@ -1,0 +1,66 @@
+/**
+ * What every script the product runs on a host or on the deployer shares: quoting, the one message
+ * format, container labels, image tags and paths. Builders interpolate these, so a name changes in one
+ * place only.
+ */
+
+/** Quotes a value for POSIX sh, so builders can embed any string as one word. */
+export function shQuote(value: string | number): string {
+  return `'${String(value).replace(/'/g, `'\\''`)}'`;
+}
+
+/** Labels on every container the product starts. */
+export const LABELS = {
+  /** The app the container runs. */
+  app: "hcloud-deploy.app",
+  /** The Pulumi resource (deployment) that started it. */
+  instance: "hcloud-deploy.instance",
+  /** Settings and env file it runs with. */
+  revision: "hcloud-deploy.revision",
+} as const;
+
+/** Repository prefix of the tags images carry on hosts: `hcloud-deploy/<app>:<digest hex>`. */
+export const HOST_TAG_PREFIX = "hcloud-deploy/";
+
+/** The tag an image carries on the hosts: derived from the digest, so equal content means equal tag. */
+export function hostTagOf(app: string, digestRef: string): string {
+  const hex = /@sha256:([0-9a-f]{64})$/.exec(digestRef)?.[1];
+  if (!hex) throw new Error(`"${digestRef}" is not a digest-pinned reference`);
+  return `${HOST_TAG_PREFIX}${app}:${hex}`;
+}
+
+/** Where the product keeps things on hosts and on the deployer. */
+export const PATHS = {
+  /** Host: compressed image streams while they arrive (survives a reboot, unlike /tmp). */
+  staging: "/var/tmp/hcloud-deploy",
+  /** Host: per app, its env files (0600). */
+  appConfig: "/etc/hcloud-deploy",
+  /** Host: throwaway Docker client configs for registry logins, on tmpfs. */
+  pullConfig: "/run/hcloud-deploy-pull",
+  /** Deployer: the private working directory of a delivery, under $TMPDIR. */
+  deployerWork: "hcloud-deploy",
+} as const;
+
+/** One app's image on one host: what every delivery stage talks about. */
+export interface HostImage {
+  readonly app: string;
+  readonly hostName: string;
+  /** Tag the image carries on the host, derived from its digest (see hostTagOf). */
+  readonly hostTag: string;
+}
+
+/** The start of every line the product prints about one app on one host. */
+export function messagePrefix(app: string, hostName: string): string {
+  return `hcloud-deploy: ${app} on ${hostName}: `;
+}
+
+/**
+ * Shell line defining `say`, which prints `hcloud-deploy: <app> on <host>: <message>`. Takes shell words
+ * (a quoted value, or "$var" where the script keeps the name in a variable).
+ */
+export function sayFunction(appWord: string, hostWord: string): string {
+  return `say() { printf 'hcloud-deploy: %s on %s: %s\\n' ${appWord} ${hostWord} "$*"; }`;
+}
+
+/** Shell line defining `fail`: says its message on stderr and exits 1 (needs `say`). */
+export const FAIL_FUNCTION = `fail() { say "$*" >&2; exit 1; }`;

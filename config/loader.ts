@@ -1,0 +1,155 @@
+import * as pulumi from "@pulumi/pulumi";
+import { HOST_REPLACEMENT_POLICIES } from "../components/hetznerHost";
+import { parsePublicKey } from "../components/sshKeys";
+import { checkRegistryReachability, parseApps, parsePins } from "./apps";
+import { CI_SECRET_KEYS, parseCiConfig } from "./ci";
+import { parseCidr } from "./cidr";
+import { parseHosts } from "./hosts";
+import { ConfigKeyName, configKey, PROJECT } from "./schema";
+import { ConfigError, node, RawConfig } from "./reader";
+import { checkSecrets, PlainSecrets } from "./secrets";
+import { DEFAULTS, DeployConfig, RegistryConfig } from "./types";
+
+function parseRegistry(raw: RawConfig): RegistryConfig {
+  const n = node(raw, "registry");
+  if (!n.present) n.fail('is required: { "namespace": "<owner>", "username": "<user>" }');
+  const registry: RegistryConfig = {
+    // Docker refuses image references with an IPv6 literal, so a registry needs a name.
+    server: n
+      .field("server")
+      .matching(/^[a-z0-9.-]+(:\d+)?$/, "a registry host name with optional :port", DEFAULTS.registry.server),
+    namespace: n
+      .field("namespace")
+      .matching(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, "a lowercase registry namespace"),
+    username: n.field("username").string(),
+    ipv6: n.field("ipv6").boolean(DEFAULTS.registry.ipv6),
+  };
+  n.done();
+  return registry;
+}
+
+function parseSshAllowedCidrs(raw: RawConfig): string[] {
+  const cidrsNode = node(raw, "sshAllowedCidrs");
+  const cidrs = cidrsNode.items().map((n) => {
+    try {
+      return parseCidr(n.string()) && (n.value as string);
+    } catch (err) {
+      return n.fail((err as Error).message);
+    }
+  });
+  if (cidrs.length === 0) cidrsNode.fail("must allow at least one CIDR, or nobody can deploy");
+  return cidrs;
+}
+
+/**
+ * Validates raw stack config. Pure: everything it needs comes in as arguments, so tests can run it as a
+ * table. Throws a ConfigError naming the first bad key.
+ */
+export function parseConfig(
+  stack: string,
+  raw: RawConfig,
+  secrets: PlainSecrets,
+): Omit<DeployConfig, "secrets"> {
+  const sshPublicKeyNode = node(raw, "sshPublicKey");
+  const sshPublicKey = sshPublicKeyNode.string();
+  try {
+    parsePublicKey(sshPublicKey);
+  } catch (err) {
+    sshPublicKeyNode.fail(`does not parse as an SSH public key: ${(err as Error).message}`);
+  }
+  const sshAllowedCidrs = parseSshAllowedCidrs(raw);
+
+  const hosts = parseHosts(raw);
+  const pins = parsePins(raw);
+  const apps = parseApps(raw, hosts, pins);
+  for (const app of Object.keys(pins)) {
+    if (!apps.some((a) => a.name === app))
+      node(raw, "imagePins").field(app).fail(`app "${app}" is not defined`);
+  }
+  const registry = parseRegistry(raw);
+  checkRegistryReachability(apps, hosts, registry);
+
+  const config = {
+    project: PROJECT,
+    stack,
+    hosts,
+    apps,
+    registry,
+    sshPublicKey: sshPublicKey.trim(),
+    sshAllowedCidrs,
+    hostReplacement: node(raw, "hostReplacement").oneOf(HOST_REPLACEMENT_POLICIES, DEFAULTS.hostReplacement),
+    readinessTimeoutSeconds: node(raw, "readinessTimeoutSeconds").integer(
+      30,
+      3600,
+      DEFAULTS.readinessTimeoutSeconds,
+    ),
+  };
+  checkSecrets(config, secrets);
+  const ci = parseCiConfig(stack, raw.ci, { ...secrets.ci, registryPushToken: secrets.registryPushToken });
+  return { ...config, ci };
+}
+
+const OBJECT_KEYS: readonly ConfigKeyName[] = [
+  "hosts",
+  "apps",
+  "registry",
+  "sshAllowedCidrs",
+  "imagePins",
+  "ci",
+];
+const STRING_KEYS: readonly ConfigKeyName[] = ["sshPublicKey", "hostReplacement", "readinessTimeoutSeconds"];
+
+function readObject(cfg: pulumi.Config, k: ConfigKeyName): unknown {
+  try {
+    return cfg.getObject(k);
+  } catch {
+    throw new ConfigError(configKey(k), "is not a valid YAML/JSON value");
+  }
+}
+
+/** The only reader of pulumi.Config in the program. */
+export function loadConfig(): DeployConfig {
+  try {
+    return readConfig();
+  } catch (err) {
+    // RunError: Pulumi prints the one-line message without a stack trace.
+    if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+}
+
+function readConfig(): DeployConfig {
+  const cfg = new pulumi.Config(PROJECT);
+  const raw: Record<string, unknown> = {};
+  for (const k of OBJECT_KEYS) raw[k] = readObject(cfg, k);
+  for (const k of STRING_KEYS) raw[k] = cfg.get(k);
+
+  // Plain-text reads serve validation only; the program uses the requireSecret/getSecret Outputs below.
+  const plain: PlainSecrets = {
+    sshPrivateKey: cfg.get("sshPrivateKey"),
+    registryPushToken: cfg.get("registryPushToken"),
+    registryPullToken: cfg.get("registryPullToken"),
+    appSecrets: readObject(cfg, "appSecrets"),
+    hcloudToken: new pulumi.Config("hcloud").get("token") ?? process.env.HCLOUD_TOKEN,
+    ci: Object.fromEntries(CI_SECRET_KEYS.map((k) => [k, cfg.get(k)])),
+  };
+  const config = parseConfig(pulumi.getStack(), raw, plain);
+  return {
+    ...config,
+    secrets: {
+      sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
+      registryPushToken: plain.registryPushToken ? cfg.requireSecret("registryPushToken") : undefined,
+      registryPullToken: plain.registryPullToken ? cfg.requireSecret("registryPullToken") : undefined,
+      appSecrets: (cfg.getSecretObject<Record<string, Record<string, string>>>("appSecrets") ??
+        pulumi.secret({})) as pulumi.Output<Record<string, Record<string, string>>>,
+      ci: config.ci.enabled
+        ? {
+            githubToken: cfg.requireSecret("ciGithubToken"),
+            actionsSecrets: Object.fromEntries(
+              config.ci.secrets.map((s) => [s.name, cfg.requireSecret(s.configKey)]),
+            ),
+          }
+        : undefined,
+    },
+  };
+}

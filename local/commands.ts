@@ -1,0 +1,120 @@
+/**
+ * The main job on one machine, no cloud account needed:
+ *   npm run local:up     start the local environment, build and pin the app images, `pulumi up` the
+ *                        `local` stack, print where each app answers
+ *   npm run local:down   `pulumi destroy` the stack and stop the local environment
+ * Needs root (network namespaces, daemons). Uses the `pulumi` on PATH, or builds one with
+ * scripts/pulumi-toolchain.sh.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, openSync, readFileSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { delay } from "./exec";
+import { LocalEnvInfo } from "./environment";
+import { buildLocalImage, localApps, pinImages, pulumi, pulumiEnv, pulumiOutput } from "./stack";
+
+const ROOT = path.resolve(__dirname, "..");
+const STATE_DIR = path.join(ROOT, ".pulumi-local");
+const ENV_FILE = path.join(STATE_DIR, "env.json");
+const STACK = "local";
+const ENV_START_TIMEOUT_MS = 180_000;
+
+export function say(line: string): void {
+  process.stderr.write(`local: ${line}\n`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function runningEnv(): LocalEnvInfo | undefined {
+  if (!existsSync(ENV_FILE)) return undefined;
+  const info = JSON.parse(readFileSync(ENV_FILE, "utf8")) as LocalEnvInfo;
+  return alive(info.pid) ? info : undefined;
+}
+
+/** Puts a pulumi on PATH: the one already there, or the project's toolchain build. */
+function ensurePulumi(): void {
+  if (spawnSync("pulumi", ["version"], { stdio: "ignore" }).status === 0) return;
+  say("no pulumi on PATH; providing one with scripts/pulumi-toolchain.sh");
+  const result = spawnSync("bash", [path.join(ROOT, "scripts/pulumi-toolchain.sh")], {
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+  });
+  if (result.status !== 0) throw new Error("the Pulumi CLI and plugins could not be provided (see above)");
+  const bin = result.stdout.trim().split("\n").pop() as string;
+  process.env.PATH = `${bin}:${process.env.PATH}`;
+}
+
+async function startEnv(): Promise<LocalEnvInfo> {
+  const existing = runningEnv();
+  if (existing) return existing;
+  await mkdir(STATE_DIR, { recursive: true });
+  await rm(ENV_FILE, { force: true });
+  const logFile = path.join(STATE_DIR, "env.log");
+  say(`starting the local environment (log: ${path.relative(ROOT, logFile)})`);
+  const log = openSync(logFile, "a");
+  const child = spawn(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", path.join(ROOT, "local/environment.ts"), "--dir", STATE_DIR],
+    { cwd: ROOT, detached: true, stdio: ["ignore", log, log] },
+  );
+  child.unref();
+  const deadline = Date.now() + ENV_START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const info = runningEnv();
+    if (info) return info;
+    if (child.exitCode !== null) break;
+    await delay(500);
+  }
+  throw new Error(`the local environment did not come up; see ${logFile}`);
+}
+
+/** `npm run local:up`: environment, images, pins, `pulumi up`, and where the apps answer. */
+export async function up(): Promise<void> {
+  ensurePulumi();
+  const info = await startEnv();
+  const opts = { cwd: ROOT, env: pulumiEnv(ROOT, info) };
+  await mkdir(path.join(STATE_DIR, "state"), { recursive: true });
+  await pulumi(["stack", "select", STACK, "--create", "--secrets-provider", "passphrase"], opts);
+
+  const refs: Record<string, string> = {};
+  for (const app of localApps(path.join(ROOT, `Pulumi.${STACK}.yaml`))) {
+    say(`building ${app.name} from ${app.context}/www`);
+    refs[app.name] = await buildLocalImage(ROOT, app, info);
+  }
+  await pinImages(STACK, refs, opts);
+  await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview"], opts);
+
+  const urls = JSON.parse(
+    await pulumiOutput(["stack", "output", "--stack", STACK, "--json", "appUrls"], opts),
+  );
+  say("apps answer at:");
+  for (const [app, list] of Object.entries(urls as Record<string, string[]>)) {
+    for (const url of list) process.stdout.write(`  ${app}  ${url}\n`);
+  }
+  say(`try: curl -g ${(Object.values(urls as Record<string, string[]>)[0] ?? [""])[0]}`);
+}
+
+/** `npm run local:down`: `pulumi destroy` and the environment stopped. */
+export async function down(): Promise<void> {
+  const info = runningEnv();
+  if (!info) {
+    say("the local environment is not running; nothing to destroy");
+    return;
+  }
+  ensurePulumi();
+  await pulumi(["destroy", "--stack", STACK, "--yes", "--skip-preview"], {
+    cwd: ROOT,
+    env: pulumiEnv(ROOT, info),
+  });
+  process.kill(info.pid, "SIGTERM");
+  while (alive(info.pid)) await delay(200);
+  say("local environment stopped");
+}

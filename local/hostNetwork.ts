@@ -1,0 +1,108 @@
+/**
+ * The network side of simulated hosts (see the addressing plan in simhost.ts): each host's veth and
+ * routes, and the machine-wide pieces every host and registry shares.
+ */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { HARNESS_STATE_ROOT } from "./dockerd";
+import { CommandError, run } from "./exec";
+
+export const HARNESS_PREFIX = "fd5e::/16";
+export const HARNESS_SERVICE_ADDRESS = "fd5e:ffff::1";
+export const HARNESS_REGISTRY_HOSTNAME = "registry.hcd.test";
+const PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** A network namespace joined to the root namespace by a veth pair, with the host's prefix routed to it. */
+export async function plumbNetwork(netns: string, address: string, prefixLength: number): Promise<void> {
+  const inHost = (...args: string[]) => run("ip", ["-n", netns, ...args]);
+  await run("ip", ["netns", "add", netns]);
+  // Without duplicate address detection the addresses are usable at once instead of after ~2 s.
+  await run("nsenter", [
+    `--net=/run/netns/${netns}`,
+    ...["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"],
+  ]);
+  await run("ip", ["link", "add", netns, "type", "veth", "peer", "name", "eth0", "netns", netns]);
+  await run("ip", ["-6", "addr", "add", "fe80::1/64", "dev", netns, "nodad"]);
+  await run("ip", ["link", "set", netns, "up"]);
+  await inHost("link", "set", "lo", "up");
+  await inHost("link", "set", "eth0", "up");
+  await inHost("-6", "addr", "add", `${address}/${prefixLength}`, "dev", "eth0", "nodad");
+  await inHost("-6", "route", "add", "default", "via", "fe80::1", "dev", "eth0");
+  try {
+    await run("ip", ["-6", "route", "add", `${address}/${prefixLength}`, "dev", netns]);
+  } catch (err) {
+    const detail = err instanceof CommandError ? err.result.stderr.trim() : String(err);
+    throw new Error(
+      `Cannot route ${address}/${prefixLength} to ${netns} (does another host use it?): ${detail}`,
+    );
+  }
+}
+
+// The service address, its /etc/hosts line and the unreachable route are shared by all hosts and
+// registries, also those of other test processes on this machine. Each process registers while it
+// uses them and the last live one removes them; flock serialises that between processes, and a
+// promise chain within this one.
+const NETWORK_USERS_DIR = path.join(HARNESS_STATE_ROOT, "network-users");
+const NETWORK_LOCK = path.join(HARNESS_STATE_ROOT, "network.lock");
+const ETC_HOSTS_LINE = `${HARNESS_SERVICE_ADDRESS} ${HARNESS_REGISTRY_HOSTNAME} # hcloud-deploy-harness`;
+
+const SET_UP_NETWORK = `
+set -eu
+mkdir -p "$USERS"
+touch "$USERS/$OWNER"
+ip -6 addr replace "$ADDRESS/128" dev lo nodad
+ip -6 route replace unreachable "$PREFIX"
+grep -qxF "$HOSTS_LINE" /etc/hosts || echo "$HOSTS_LINE" >>/etc/hosts
+`;
+
+// /etc/hosts is rewritten in place (not replaced) because it may be a bind mount.
+const TEAR_DOWN_NETWORK = `
+set -eu
+rm -f "$USERS/$OWNER"
+for user in "$USERS"/*; do
+  [ -e "$user" ] || continue
+  if kill -0 "\${user##*/}" 2>/dev/null; then exit 0; fi
+  rm -f "$user"
+done
+ip -6 route del unreachable "$PREFIX" 2>/dev/null || true
+ip -6 addr del "$ADDRESS/128" dev lo 2>/dev/null || true
+kept=$(grep -vxF "$HOSTS_LINE" /etc/hosts || true)
+printf '%s\\n' "$kept" >/etc/hosts
+`;
+
+let networkUsers = 0;
+let networkChanges: Promise<unknown> = Promise.resolve();
+
+export function acquireHarnessNetwork(): Promise<void> {
+  return serialiseNetworkChange(async () => {
+    if (networkUsers === 0) await runNetworkScript(SET_UP_NETWORK);
+    networkUsers++;
+  });
+}
+
+export function releaseHarnessNetwork(): Promise<void> {
+  return serialiseNetworkChange(async () => {
+    networkUsers--;
+    if (networkUsers === 0) await runNetworkScript(TEAR_DOWN_NETWORK);
+  });
+}
+
+function serialiseNetworkChange(change: () => Promise<void>): Promise<void> {
+  const result = networkChanges.then(change);
+  networkChanges = result.catch(() => undefined);
+  return result;
+}
+
+async function runNetworkScript(script: string): Promise<void> {
+  await mkdir(HARNESS_STATE_ROOT, { recursive: true });
+  await run("flock", ["--wait", "30", NETWORK_LOCK, "sh", "-c", script], {
+    env: {
+      PATH: PATH_ENV,
+      USERS: NETWORK_USERS_DIR,
+      OWNER: String(process.pid),
+      ADDRESS: HARNESS_SERVICE_ADDRESS,
+      PREFIX: HARNESS_PREFIX,
+      HOSTS_LINE: ETC_HOSTS_LINE,
+    },
+  });
+}

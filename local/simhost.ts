@@ -1,0 +1,255 @@
+/**
+ * Simulated IPv6-only Hetzner VMs. Each host is a network namespace joined to the root namespace
+ * by a veth pair, plus private mount, UTS and PID namespaces that hold its own sshd and dockerd
+ * and its own /run, /tmp, /var/tmp, /root, /etc/hcloud-deploy and /var/lib/cloud (tmpfs). Real `ssh` and `docker` work against it unchanged.
+ *
+ * Addressing plan, all inside the ULA prefix fd5e::/16 that belongs to this harness:
+ * - Host addresses are the caller's (the Hetzner API emulator hands out fd5e:0:0:N::1 from /64s);
+ *   the host's prefix is routed to its veth. fd5e:ffff::/32 is reserved for harness services.
+ * - fd5e:ffff::1 (HARNESS_SERVICE_ADDRESS) sits on the root namespace's loopback: the registry
+ *   listens there, and every host reaches it (and anything else listening on [::] in the root
+ *   namespace) through its default route. It is each host's `gateway`. /etc/hosts, which the root
+ *   namespace and all hosts share, names it HARNESS_REGISTRY_HOSTNAME, because Docker 20.10 rejects
+ *   image references with an IPv6 literal ("[fd5e:ffff::1]:5000/app": invalid reference format).
+ * - fe80::1 is the root side of every veth; each host's default route points at it.
+ * - The root namespace gets `unreachable fd5e::/16`, so a packet for a host that is not running
+ *   fails locally instead of leaving through the machine's uplink. IPv6 forwarding stays off in
+ *   the root namespace: hosts talk to the root namespace, not to each other.
+ * Hosts have no IPv4 except loopback and their own docker0 bridge.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { connect, isIPv6 } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { HARNESS_STATE_ROOT, dockerEngineAnswers } from "./dockerd";
+import {
+  acquireHarnessNetwork,
+  HARNESS_PREFIX,
+  HARNESS_SERVICE_ADDRESS,
+  plumbNetwork,
+  releaseHarnessNetwork,
+} from "./hostNetwork";
+import { HOST_INIT_SCRIPT, HostBootFiles, writeHostFiles } from "./simhostFiles";
+import {
+  Daemon,
+  childPids,
+  killQuietly,
+  liveOwnerOf,
+  once,
+  readTail,
+  run,
+  startDaemon,
+  waitUntil,
+} from "./exec";
+
+export interface SimHostSpec extends HostBootFiles {
+  /** [a-z0-9-]{1,10}; the netns and the root-side veth are named "hcd-<name>". */
+  name: string;
+  /** The host's IPv6 address inside fd5e::/16 (not fd5e:ffff::/32); also what ssh/curl dial. */
+  address: string;
+  /** 64..128; default 64. The whole prefix is routed to this host. */
+  prefixLength?: number;
+  /** Default HARNESS_STATE_ROOT/hosts/<name>. Not under /tmp, /run or /root (the host mounts over those). */
+  stateDir?: string;
+}
+
+export interface SimHost {
+  readonly name: string;
+  readonly address: string;
+  /** Root-namespace IPv6 address the host reaches through its default route (HARNESS_SERVICE_ADDRESS). */
+  readonly gateway: string;
+  /** Runs a bash script inside the host's namespaces (net, mount, uts, pid) in /root, as if on the VM. */
+  exec(
+    script: string,
+    opts?: { input?: string | Buffer },
+  ): Promise<{ stdout: string; stderr: string; code: number }>;
+  /** Idempotent; removes the netns, veth, daemons, mounts and the state dir. */
+  stop(): Promise<void>;
+}
+
+const HOST_START_TIMEOUT_MS = 60_000;
+const LEFTOVER_KILL_TIMEOUT_MS = 10_000;
+const LOG_TAIL_CHARS = 3000;
+const PATHS_THE_HOST_MOUNTS_OVER = ["/tmp", "/run", "/var/run", "/root"];
+// What an ssh session on the VM would have; the test process's DOCKER_HOST etc. must not leak in.
+const VM_ENV = {
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  HOME: "/root",
+  USER: "root",
+  LANG: "C.UTF-8",
+};
+
+const liveHosts = new Set<SimHost>();
+const namesInUse = new Set<string>();
+
+export async function startSimHost(spec: SimHostSpec): Promise<SimHost> {
+  const prefixLength = spec.prefixLength ?? 64;
+  const stateDir = spec.stateDir ?? path.join(HARNESS_STATE_ROOT, "hosts", spec.name);
+  validateSpec(spec, prefixLength, stateDir);
+  // Claimed before the first await, so that concurrent starts of one name cannot both proceed.
+  if (namesInUse.has(spec.name)) throw new Error(`Simulated host ${spec.name} is already running`);
+  namesInUse.add(spec.name);
+  const owner = await liveOwnerOf(stateDir);
+  if (owner !== undefined) {
+    namesInUse.delete(spec.name);
+    throw new Error(`Simulated host ${spec.name} belongs to live process ${owner} (state in ${stateDir})`);
+  }
+  const netns = `hcd-${spec.name}`;
+
+  let networkAcquired = false;
+  let init: Daemon | undefined;
+  const teardown = once(async () => {
+    await init?.stop();
+    // Deleting the root-side veth also deletes its peer and the route to the host's prefix.
+    await run("ip", ["link", "del", netns], { check: false });
+    await run("ip", ["netns", "del", netns], { check: false });
+    await rm(stateDir, { recursive: true, force: true });
+    if (networkAcquired) await releaseHarnessNetwork();
+    namesInUse.delete(spec.name);
+  });
+
+  let initPid: number;
+  try {
+    await removeLeftovers(netns, stateDir);
+    await acquireHarnessNetwork();
+    networkAcquired = true;
+    await writeHostFiles(spec, stateDir);
+    await plumbNetwork(netns, spec.address, prefixLength);
+    const namespaces = ["--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--kill-child"];
+    const initCommand = ["tini", "--", "/bin/bash", "-c", HOST_INIT_SCRIPT, "init", spec.name, stateDir];
+    const joinNetns = ["nsenter", `--net=/run/netns/${netns}`, "--"];
+    init = startDaemon(
+      [...joinNetns, "unshare", ...namespaces, "--mount-proc", "--", ...initCommand],
+      path.join(stateDir, "init.log"),
+    );
+    await waitForHost(spec, stateDir, init);
+    // init.pid is unshare, outside the new PID namespace; its only child (tini) is inside all of them.
+    [initPid] = await childPids(init.pid);
+    if (initPid === undefined) throw new Error(`Simulated host ${spec.name}: its init process is gone`);
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
+
+  const nsenter = ["--target", String(initPid), "--net", "--mount", "--uts", "--pid", "--wd=/root"];
+  let stopped = false;
+  const host: SimHost = {
+    name: spec.name,
+    address: spec.address,
+    gateway: HARNESS_SERVICE_ADDRESS,
+    exec: async (script, opts = {}) => {
+      if (stopped) throw new Error(`Simulated host ${spec.name} is stopped`);
+      return run("nsenter", [...nsenter, "--", "/bin/bash", "-c", script], {
+        input: opts.input,
+        env: VM_ENV,
+        check: false,
+      });
+    },
+    stop: once(async () => {
+      stopped = true;
+      liveHosts.delete(host);
+      await teardown();
+    }),
+  };
+  liveHosts.add(host);
+  return host;
+}
+
+export async function stopAllSimHosts(): Promise<void> {
+  const results = await Promise.allSettled([...liveHosts].map((host) => host.stop()));
+  const failures = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []));
+  if (failures.length > 0) throw new Error(`Stopping simulated hosts failed:\n${failures.join("\n")}`);
+}
+
+/** An ed25519 key pair made by ssh-keygen, usable as a host key or as a client identity. */
+export async function generateTestHostKey(): Promise<{ privateKey: string; publicKey: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), "hcd-key-"));
+  try {
+    const keyFile = path.join(dir, "key");
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", keyFile]);
+    return {
+      privateKey: await readFile(keyFile, "utf8"),
+      publicKey: (await readFile(`${keyFile}.pub`, "utf8")).trim(),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function validateSpec(spec: SimHostSpec, prefixLength: number, stateDir: string): void {
+  const problems: string[] = [];
+  if (!/^[a-z0-9-]{1,10}$/.test(spec.name)) problems.push("name must match [a-z0-9-]{1,10}");
+  const address = spec.address.toLowerCase();
+  if (!isIPv6(address) || !address.startsWith("fd5e:") || address.startsWith("fd5e:ffff:")) {
+    problems.push(`address must be an IPv6 address in ${HARNESS_PREFIX} outside fd5e:ffff::/32`);
+  }
+  if (!Number.isInteger(prefixLength) || prefixLength < 64 || prefixLength > 128) {
+    problems.push("prefixLength must be an integer from 64 to 128");
+  }
+  const mountedOver = PATHS_THE_HOST_MOUNTS_OVER.find((p) => stateDir === p || stateDir.startsWith(`${p}/`));
+  if (!path.isAbsolute(stateDir) || mountedOver !== undefined) {
+    problems.push(`stateDir must be an absolute path outside ${PATHS_THE_HOST_MOUNTS_OVER.join(", ")}`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`Invalid simulated host spec ${JSON.stringify(spec.name)}: ${problems.join("; ")}`);
+  }
+}
+
+/** A crashed run leaves the netns, veth and state dir; its processes may still sit in the netns. */
+async function removeLeftovers(netns: string, stateDir: string): Promise<void> {
+  if (existsSync(`/run/netns/${netns}`)) {
+    const pidsInNetns = async () =>
+      (await run("ip", ["netns", "pids", netns])).stdout.split(/\s+/).filter(Boolean);
+    (await pidsInNetns()).forEach((pid) => killQuietly(Number(pid)));
+    await waitUntil(
+      async () => (await pidsInNetns()).length === 0,
+      LEFTOVER_KILL_TIMEOUT_MS,
+      async () => `Processes of a previous run in netns ${netns} survive SIGKILL: ${await pidsInNetns()}`,
+    );
+  }
+  await run("ip", ["link", "del", netns], { check: false });
+  await run("ip", ["netns", "del", netns], { check: false });
+  await rm(stateDir, { recursive: true, force: true });
+}
+
+async function waitForHost(spec: SimHostSpec, stateDir: string, init: Daemon): Promise<void> {
+  const logs = async () =>
+    (
+      await Promise.all(
+        ["init.log", "dockerd.log", "sshd.log"].map(
+          async (log) => `--- ${log}:\n${await readTail(path.join(stateDir, log), LOG_TAIL_CHARS)}`,
+        ),
+      )
+    ).join("\n");
+  const dockerSocket = path.join(stateDir, "docker.sock");
+  let sshReady = false;
+  let dockerReady = false;
+  await waitUntil(
+    async () => {
+      const exit = init.exitReason();
+      if (exit !== undefined) throw new Error(`Simulated host ${spec.name}: init ${exit}\n${await logs()}`);
+      sshReady ||= await acceptsTcp(spec.address, 22);
+      dockerReady ||= await dockerEngineAnswers(dockerSocket);
+      return sshReady && dockerReady;
+    },
+    HOST_START_TIMEOUT_MS,
+    async () =>
+      `Simulated host ${spec.name} not ready within ${HOST_START_TIMEOUT_MS} ms ` +
+      `(sshd on [${spec.address}]:22 ${sshReady ? "up" : "down"}, dockerd ${dockerReady ? "up" : "down"})\n` +
+      (await logs()),
+  );
+}
+
+function acceptsTcp(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once("connect", () => finish(true));
+    socket.once("timeout", () => finish(false));
+    socket.once("error", () => finish(false));
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * What `npm run local:up` and the e2e test share: the Pulumi environment of a local stack, images
+ * built by the local environment and pinned in the stack config, and pulumi invocations with live output.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
+import { run } from "./exec";
+import { buildHttpImage, EngineAddress, pushImage } from "./images";
+import { LocalEnvInfo } from "./environment";
+
+/** The local stack's passphrase; documented in Pulumi.local.yaml, it protects nothing real. */
+export const LOCAL_PASSPHRASE = "hcloud-deploy-local";
+
+export interface LocalApp {
+  name: string;
+  context: string;
+  port: number;
+}
+
+/** Environment for pulumi against a local stack: file backend, no network lookups, the deployer engine. */
+export function pulumiEnv(projectDir: string, env: LocalEnvInfo): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PULUMI_BACKEND_URL: `file://${path.join(projectDir, ".pulumi-local", "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    DOCKER_HOST: env.dockerHost,
+  };
+}
+
+/** The apps of a stack file that are built from a context (the local environment builds those offline). */
+export function localApps(stackFile: string): LocalApp[] {
+  const config = parse(readFileSync(stackFile, "utf8")).config as Record<string, unknown>;
+  const apps = (config["hcloud-deploy:apps"] ?? []) as {
+    name: string;
+    port: number;
+    build?: { context: string };
+  }[];
+  return apps.filter((a) => a.build).map((a) => ({ name: a.name, context: a.build!.context, port: a.port }));
+}
+
+/**
+ * Builds an app's image the way this machine can offline: FROM scratch with busybox httpd serving the
+ * app's www/ directory on its port (the real Dockerfiles need base images from a registry). Pushes it
+ * and returns the digest reference.
+ */
+export async function buildLocalImage(projectDir: string, app: LocalApp, env: LocalEnvInfo): Promise<string> {
+  const engine: EngineAddress = { dockerHost: env.dockerHost };
+  const image = await buildHttpImage(engine, {
+    tag: `local/${app.name}:build`,
+    siteDir: path.join(projectDir, app.context, "www"),
+    port: app.port,
+  });
+  const pushed = await pushImage(engine, image, env.registry, `local/${app.name}`, "latest");
+  const digest = await run("docker", ["image", "inspect", "--format", "{{index .RepoDigests 0}}", pushed], {
+    env: { ...process.env, DOCKER_HOST: env.dockerHost },
+  });
+  return digest.stdout.trim();
+}
+
+/** Runs pulumi with live output; rejects with the exit code on failure. */
+export function pulumi(
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("pulumi", args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ["pipe", "inherit", "inherit"],
+    });
+    child.stdin.end(opts.input ?? "");
+    child.on("error", (err) => reject(new Error(`cannot run pulumi: ${err.message}`)));
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`pulumi ${args.join(" ")} failed with exit code ${code}`)),
+    );
+  });
+}
+
+/** Runs pulumi and returns its stdout (for --json output). */
+export async function pulumiOutput(
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<string> {
+  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn("pulumi", args, { cwd: opts.cwd, env: opts.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d));
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+  if (result.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed: ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+/** Pins every app to its digest in the stack config (only where it changed, so the file stays still). */
+export async function pinImages(
+  stack: string,
+  refs: Record<string, string>,
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<void> {
+  const file = parse(readFileSync(path.join(opts.cwd, `Pulumi.${stack}.yaml`), "utf8"));
+  const current = (file.config?.["hcloud-deploy:imagePins"] ?? {}) as Record<string, string>;
+  for (const [app, ref] of Object.entries(refs)) {
+    if (current[app] === ref) continue;
+    await pulumi(["config", "set", "--stack", stack, "--path", `hcloud-deploy:imagePins.${app}`, ref], opts);
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Rolls a stack back to the images an earlier version deployed, without rebuilding or checking out git.
+ *
+ *   npm run rollback -- --stack <stack> --list          numbered history and the digests each version pinned
+ *   npm run rollback -- --stack <stack> --to <version>  pin that version's digests and deploy them
+ *
+ * Versions are numbered as Pulumi Cloud numbers them (oldest 1); `--list` shows the numbers a file backend
+ * does not. The pins go into Pulumi.<stack>.yaml through `pulumi config set`, so the rollback survives the
+ * next deploy once that file is committed, and reverting it rolls forward. `--yes` is accepted and implied:
+ * CI runs this without stdin.
+ */
+import { spawn } from "child_process";
+import * as fs from "fs";
+import {
+  RollbackError,
+  appImagesFromExport,
+  appsInStackFile,
+  formatHistory,
+  imagesFromConfig,
+  missingFromConfig,
+  parseHistory,
+  pickVersion,
+  planRollback,
+  resolveImages,
+} from "./rollbackPlan";
+
+const USAGE = "usage: rollback.ts --stack <stack> (--to <version> | --list) [--yes]";
+const STACK = /^[A-Za-z0-9_.-]+$/;
+
+interface Args {
+  readonly stack: string;
+  readonly to: number | undefined;
+}
+
+export function parseArgs(argv: readonly string[]): Args {
+  const args = [...argv];
+  let stack: string | undefined;
+  let to: number | undefined;
+  let list = false;
+  while (args.length > 0) {
+    const flag = args.shift();
+    if (flag === "--yes") continue;
+    if (flag === "--list") {
+      list = true;
+      continue;
+    }
+    const value = args.shift();
+    if (flag === "--stack" && value !== undefined && STACK.test(value)) stack = value;
+    else if (flag === "--to" && value !== undefined && /^[1-9][0-9]*$/.test(value)) to = Number(value);
+    else if (flag === "--to")
+      throw new RollbackError(`--to must be a positive integer, not ${value ?? "nothing"}`);
+    else throw new RollbackError(USAGE);
+  }
+  if (stack === undefined || list === (to !== undefined)) throw new RollbackError(USAGE);
+  return { stack, to };
+}
+
+interface Captured {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `pulumi` and keeps what it prints; stderr also goes through live when `echoErrors` is set. */
+function capture(argv: readonly string[], echoErrors: boolean): Promise<Captured> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("pulumi", argv, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      if (echoErrors) process.stderr.write(d);
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** Runs `pulumi` with its output streaming straight through. */
+function stream(argv: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("pulumi", argv, { stdio: ["ignore", "inherit", "inherit"] });
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0
+        ? resolve()
+        : reject(new RollbackError(`pulumi ${argv[0]} ${argv[1]} failed (exit ${code})`)),
+    );
+  });
+}
+
+async function exportedImages(
+  stack: string,
+  version: number,
+): Promise<[Record<string, string> | undefined, string]> {
+  const out = await capture(["stack", "export", "--stack", stack, "--version", String(version)], false);
+  if (out.code !== 0) {
+    const reason = out.stderr
+      .trim()
+      .split("\n")[0]
+      .replace(/^error: /, "");
+    return [undefined, `pulumi stack export --version ${version} failed (${reason})`];
+  }
+  return [appImagesFromExport(out.stdout, version), ""];
+}
+
+/** Runs the rollback command (argv as after the script name); throws RollbackError with a one-line reason. */
+export async function rollback(argv: readonly string[]): Promise<void> {
+  const { stack, to } = parseArgs(argv);
+  const history = await capture(["stack", "history", "--json", "--stack", stack], true);
+  if (history.code !== 0) throw new RollbackError(`pulumi stack history failed for stack ${stack}`);
+  const versions = parseHistory(history.stdout);
+  if (to === undefined) {
+    process.stdout.write(`${formatHistory(versions)}\n`);
+    return;
+  }
+
+  const version = pickVersion(stack, versions, to);
+  const fromConfig = imagesFromConfig(version);
+  const missing = missingFromConfig(fromConfig);
+  // The export is only worth asking for when the config leaves something open; file backends refuse it.
+  const [fromExport, exportProblem] =
+    missing === undefined || missing.length > 0 ? await exportedImages(stack, to) : [undefined, ""];
+  if (fromConfig.apps === undefined && fromExport === undefined) {
+    process.stdout.write(
+      `version ${to} does not show its app list (secret or absent); using its imagePins\n`,
+    );
+  }
+  const refs = resolveImages(version, fromConfig, fromExport, exportProblem);
+  const stackFile = `Pulumi.${stack}.yaml`;
+  const plan = planRollback(stack, to, refs, appsInStackFile(fs.readFileSync(stackFile, "utf8")));
+
+  for (const [app, ref] of plan.pins) process.stdout.write(`pinning ${app} to ${ref}\n`);
+  for (const app of plan.untouched)
+    process.stdout.write(`leaving ${app} alone: version ${to} did not have it\n`);
+  for (const app of plan.undefinedNow) {
+    process.stdout.write(`skipping ${app}: version ${to} had it but ${stackFile} no longer defines it\n`);
+  }
+  for (const command of plan.commands) await stream(command);
+  process.stdout.write(
+    `\nRolled stack ${stack} back to the images of version ${to}. Commit ${stackFile} to keep the ` +
+      `rollback.\nTo undo, remove the pins (pulumi config rm --stack ${stack} ` +
+      `--path 'hcloud-deploy:imagePins.<app>', or revert ${stackFile}) and deploy.\n`,
+  );
+}

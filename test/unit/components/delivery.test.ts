@@ -1,0 +1,124 @@
+import type { DeliveryArgs } from "../../../components/delivery";
+import { freshRuntime, MockedRun, noResources, outputValue, runUnderMocks } from "../support/program";
+import { fakeTarget, TARGET } from "../support/target";
+
+const HEX = "c".repeat(64);
+const REF = `registry.example:5000/org/web@sha256:${HEX}`;
+const REGISTRY = { server: "registry.example:5000", username: "bot" };
+
+type Args = Omit<DeliveryArgs, "target">;
+
+interface DeliveryRun extends MockedRun {
+  imageRef: string;
+  hostTag: string;
+}
+
+/** Constructs one Delivery named "web-on-box" to a fake target directly under mocks. */
+async function runDelivery(args: Args): Promise<DeliveryRun> {
+  let delivery: import("../../../components/delivery").Delivery | undefined;
+  const run = await runUnderMocks({}, async (pulumi) => {
+    const { Delivery } = await import("../../../components/delivery");
+    delivery = new Delivery("web-on-box", { ...args, target: fakeTarget(pulumi) });
+  });
+  return {
+    ...run,
+    imageRef: await outputValue(run.pulumi, delivery!.imageRef),
+    hostTag: await outputValue(run.pulumi, delivery!.hostTag),
+  };
+}
+
+describe("Delivery by tarball (the default)", () => {
+  let run: DeliveryRun;
+  beforeAll(async () => {
+    run = await runDelivery({ app: "web", imageRef: REF, registry: REGISTRY, pullToken: "pull-token-value" });
+  });
+
+  test("one local command on the deployer, named from the delivery", () => {
+    expect(run.resources.map((r) => [r.type, r.name, r.parentName])).toEqual([
+      ["hcloud-deploy:delivery:Delivery", "web-on-box", undefined],
+      ["command:local:Command", "web-on-box-load", "web-on-box"],
+    ]);
+  });
+
+  test("the script targets the host's address with its pinned key and holds no secret", () => {
+    const { create, interpreter } = run.named("web-on-box-load").inputs;
+    expect(interpreter).toEqual(["/bin/bash", "-c"]);
+    expect(create).toContain(`ref='${REF}'`);
+    expect(create).toContain(`'${TARGET.address} ${TARGET.hostKey.split(" ").slice(0, 2).join(" ")}'`);
+    expect(create).toContain(`root@${TARGET.address}`);
+    expect(create).toContain(`hcloud-deploy/web:${HEX}`);
+    expect(create).not.toContain("pull-token-value");
+    expect(create).not.toContain("OPENSSH PRIVATE KEY-----\nb3Bl");
+  });
+
+  test("the target's private key and the pull token travel on stdin, as a secret", async () => {
+    const load = run.named("web-on-box-load");
+    expect(load.inputs.stdin).toBe(`${TARGET.privateKey.trimEnd()}\npull-token-value\n`);
+    expect(await run.pulumi.isSecret(load.props.stdin)).toBe(true);
+  });
+
+  test("triggers: the digest and the server, nothing else", () => {
+    expect(run.named("web-on-box-load").inputs.triggers).toEqual([REF, TARGET.serverId]);
+  });
+
+  test("exposes the image and its host tag for the service", () => {
+    expect([run.imageRef, run.hostTag]).toEqual([REF, `hcloud-deploy/web:${HEX}`]);
+  });
+});
+
+describe("Delivery by tarball without a pull token", () => {
+  test("stdin holds the key and an empty token line", async () => {
+    const run = await runDelivery({ app: "web", imageRef: REF, registry: REGISTRY, mode: "tarball" });
+    expect(run.named("web-on-box-load").inputs.stdin).toBe(`${TARGET.privateKey.trimEnd()}\n\n`);
+  });
+});
+
+describe("Delivery by registry pull", () => {
+  let run: DeliveryRun;
+  beforeAll(async () => {
+    run = await runDelivery({
+      app: "web",
+      imageRef: REF,
+      registry: REGISTRY,
+      mode: "registry",
+      pullToken: "pull-token-value",
+    });
+  });
+
+  test("one remote command on the host over the target's connection", () => {
+    expect(run.resources.map((r) => [r.type, r.name, r.parentName])).toEqual([
+      ["hcloud-deploy:delivery:Delivery", "web-on-box", undefined],
+      ["command:remote:Command", "web-on-box-pull", "web-on-box"],
+    ]);
+    expect(run.named("web-on-box-pull").inputs.connection).toEqual({
+      host: TARGET.address,
+      user: "root",
+      privateKey: TARGET.privateKey,
+      hostKey: TARGET.hostKey,
+      dialErrorLimit: 40,
+      perDialTimeout: 10,
+      // The command provider fills in the default SSH port.
+      port: 22,
+    });
+  });
+
+  test("pulls by digest as the registry user; the token only on stdin, as a secret", async () => {
+    const pull = run.named("web-on-box-pull");
+    expect(pull.inputs.create).toContain(`ref='${REF}' tag='hcloud-deploy/web:${HEX}'`);
+    expect(pull.inputs.create).toContain("--username 'bot' --password-stdin 'registry.example:5000'");
+    expect(pull.inputs.create).not.toContain("pull-token-value");
+    expect(pull.inputs.stdin).toBe("pull-token-value");
+    expect(await run.pulumi.isSecret(pull.props.stdin)).toBe(true);
+    expect(pull.inputs.triggers).toEqual([REF, TARGET.serverId]);
+  });
+
+  test("without a pull token it is refused before anything is registered", async () => {
+    // The mocks refuse every resource, so the constructor must throw before registering one.
+    const pulumi = await freshRuntime({}, "dev", noResources);
+    const { Delivery } = await import("../../../components/delivery");
+    const args = { app: "web", imageRef: REF, registry: REGISTRY, mode: "registry" as const };
+    expect(() => new Delivery("web-on-box", { ...args, target: fakeTarget(pulumi) })).toThrow(
+      "Delivery web-on-box: registry delivery needs a pull token",
+    );
+  });
+});

@@ -1,0 +1,170 @@
+import type { HetznerHostArgs } from "../../../components/hetznerHost";
+import { deployerKey, MockedRun, outputValue, runUnderMocks } from "../support/program";
+
+const T = {
+  host: "hcloud-deploy:host:HetznerHost",
+  key: "pulumi-nodejs:dynamic/hcloud-deploy:SshHostKey",
+  ip: "hcloud:index/primaryIp:PrimaryIp",
+  firewall: "hcloud:index/firewall:Firewall",
+  server: "hcloud:index/server:Server",
+  command: "command:remote:Command",
+};
+
+const REQUIRED: HetznerHostArgs = {
+  location: "nbg1",
+  serverName: "edge-test",
+  sshKeyId: "key-7",
+  sshPrivateKey: deployerKey.sshPrivateKey,
+  sshAllowedCidrs: ["2001:db8:1::/48"],
+};
+
+interface HostRun extends MockedRun {
+  address: string;
+  connection: Record<string, unknown>;
+  hostKey: string;
+  connectionIsSecret: boolean;
+}
+
+/** Constructs one HetznerHost named "edge" directly under mocks. */
+async function runHost(args: HetznerHostArgs): Promise<HostRun> {
+  let host: import("../../../components/hetznerHost").HetznerHost | undefined;
+  const run = await runUnderMocks({}, async () => {
+    const { HetznerHost } = await import("../../../components/hetznerHost");
+    host = new HetznerHost("edge", args);
+  });
+  const h = host!;
+  return {
+    ...run,
+    address: await outputValue(run.pulumi, h.address),
+    connection: (await outputValue(run.pulumi, h.connection)) as unknown as Record<string, unknown>,
+    hostKey: await outputValue(run.pulumi, h.hostKey),
+    connectionIsSecret: await run.pulumi.isSecret(h.connection),
+  };
+}
+
+describe("HetznerHost with only the required args", () => {
+  let run: HostRun;
+  beforeAll(async () => {
+    run = await runHost(REQUIRED);
+  });
+
+  test("exactly these children, named from the host and parented to it", () => {
+    expect(run.resources.map((r) => [r.type, r.name, r.parentName])).toEqual([
+      [T.host, "edge", undefined],
+      [T.key, "edge-host-key", "edge"],
+      [T.ip, "edge-ipv6", "edge"],
+      [T.firewall, "edge-firewall", "edge"],
+      [T.server, "edge-server", "edge"],
+      [T.command, "edge-ready", "edge"],
+    ]);
+  });
+
+  test("defaults: cx22, debian-12, labelled with the host name only", () => {
+    expect(run.named("edge-server").inputs).toMatchObject({
+      name: "edge-test",
+      serverType: "cx22",
+      image: "debian-12",
+      location: "nbg1",
+      sshKeys: ["key-7"],
+      publicNets: [{ ipv4Enabled: false, ipv6Enabled: true, ipv6: expect.any(Number) }],
+      labels: { host: "edge" },
+    });
+    expect(run.named("edge-ipv6").inputs).toEqual({
+      type: "ipv6",
+      location: "nbg1",
+      autoDelete: false,
+      labels: { host: "edge" },
+    });
+  });
+
+  test("default policy on-generation: user data and key changes never replace the server", () => {
+    const opts = run.named("edge-server").opts;
+    expect([opts.deleteBeforeReplace, opts.ignoreChanges, opts.replacementTrigger]).toEqual([
+      true,
+      ["userData", "sshKeys"],
+      1,
+    ]);
+  });
+
+  test("firewall without app ports: SSH from the allowed CIDRs and ICMPv6 only", () => {
+    expect(run.named("edge-firewall").inputs.rules).toEqual([
+      { direction: "in", protocol: "tcp", port: "22", sourceIps: ["2001:db8:1::/48"], description: "ssh" },
+      { direction: "in", protocol: "icmp", sourceIps: ["::/0"], description: "icmpv6" },
+    ]);
+  });
+
+  test("the readiness gate waits 600 s by default and is triggered by the server", () => {
+    const ready = run.named("edge-ready").inputs;
+    expect(ready.create).toContain("deadline=$(( $(date +%s) + 600 ))");
+    expect(ready.create).toContain("host='edge'");
+    expect(ready.triggers).toEqual(["edge-server-id"]);
+  });
+
+  test("the connection pins the generated host key, the same one cloud-init installs; it is secret", () => {
+    const userData = run.named("edge-server").inputs.userData as string;
+    expect(run.hostKey).toMatch(/^ssh-ed25519 [A-Za-z0-9+/=]+ edge-test$/);
+    expect(userData).toContain(`ed25519_public: ${run.hostKey}`);
+    expect(run.connection).toEqual({
+      host: run.address,
+      user: "root",
+      privateKey: deployerKey.sshPrivateKey,
+      hostKey: run.hostKey,
+      dialErrorLimit: 40,
+      perDialTimeout: 10,
+    });
+    expect(run.connectionIsSecret).toBe(true);
+    // The command provider fills in the default SSH port.
+    expect(run.named("edge-ready").inputs.connection).toEqual({ ...run.connection, port: 22 });
+  });
+});
+
+describe("HetznerHost with every optional arg", () => {
+  let run: HostRun;
+  beforeAll(async () => {
+    run = await runHost({
+      ...REQUIRED,
+      serverType: "cx32",
+      image: "debian-13",
+      generation: 4,
+      dns64Servers: ["2001:db8:64::64"],
+      openPorts: [443, 80],
+      replacementPolicy: "on-change",
+      readinessTimeoutSeconds: 45,
+      labels: { project: "p", stack: "s" },
+    });
+  });
+
+  test("server type, image and labels are passed through", () => {
+    expect(run.named("edge-server").inputs).toMatchObject({
+      serverType: "cx32",
+      image: "debian-13",
+      labels: { project: "p", stack: "s", host: "edge" },
+    });
+  });
+
+  test("on-change lets every user-data change replace the server, old one first", () => {
+    const opts = run.named("edge-server").opts;
+    expect([opts.deleteBeforeReplace, opts.ignoreChanges, opts.replacementTrigger]).toEqual([
+      true,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  test("cloud-init carries the generation and the DNS64 resolvers", () => {
+    const userData = run.named("edge-server").inputs.userData as string;
+    expect(userData).toContain("# hcloud-deploy generation 4\n");
+    expect(userData).toContain("nameserver 2001:db8:64::64");
+  });
+
+  test("app ports are opened from anywhere, in port order", () => {
+    expect(run.named("edge-firewall").inputs.rules.slice(2)).toEqual([
+      { direction: "in", protocol: "tcp", port: "80", sourceIps: ["::/0"], description: "app 80" },
+      { direction: "in", protocol: "tcp", port: "443", sourceIps: ["::/0"], description: "app 443" },
+    ]);
+  });
+
+  test("the readiness timeout is the one given", () => {
+    expect(run.named("edge-ready").inputs.create).toContain("deadline=$(( $(date +%s) + 45 ))");
+  });
+});

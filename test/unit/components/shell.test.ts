@@ -1,0 +1,148 @@
+import { execFileSync } from "child_process";
+import { hostTagOf } from "../../../components/shell/prelude";
+import { shQuote } from "../../../components/shell/prelude";
+import { readinessScript } from "../../../components/shell/readiness";
+import { registryPullScript } from "../../../components/shell/registryPull";
+import {
+  envFileContent,
+  serviceRemoveScript,
+  serviceScript,
+  ServiceSpec,
+  settingsHash,
+} from "../../../components/shell/service";
+import { knownHostsLine, onHost } from "../../../components/shell/ssh";
+import {
+  probeScript,
+  receiveScript,
+  tarballDeliveryScript,
+  verifyAndLoadScript,
+} from "../../../components/shell/tarball";
+
+const ref = `ghcr.io/example-org/web@sha256:${"c".repeat(64)}`;
+const hostTag = hostTagOf("web", ref);
+const image = { app: "web", hostName: "web-1", hostTag };
+const target = { address: "2001:db8::1", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAC3Nz web-1-dev" };
+const spec: ServiceSpec = {
+  app: "web",
+  hostName: "web-1",
+  image: hostTag,
+  port: 8080,
+  hostPort: 80,
+  memory: "256m",
+  cpus: 1,
+  restart: "unless-stopped",
+  health: { path: "/healthz", timeoutSeconds: 60, intervalSeconds: 2 },
+  env: { MODE: "dev" },
+  instance: "instance-a",
+};
+
+function syntaxError(shell: "sh" | "bash", script: string): string {
+  try {
+    execFileSync(shell, ["-n"], { input: script, stdio: ["pipe", "pipe", "pipe"] });
+    return "";
+  } catch (err) {
+    return String((err as { stderr: Buffer }).stderr);
+  }
+}
+
+describe("every builder produces a script its shell parses", () => {
+  test.each<[string, "sh" | "bash", string]>([
+    ["readiness", "sh", readinessScript({ hostName: "web-1", timeoutSeconds: 600 })],
+    ["probe", "sh", probeScript(image)],
+    ["receive", "sh", receiveScript()],
+    ["verify and load", "sh", verifyAndLoadScript(image)],
+    [
+      "tarball delivery (deployer)",
+      "bash",
+      tarballDeliveryScript({
+        ...image,
+        target,
+        imageRef: ref,
+        registry: { server: "ghcr.io", username: "bot" },
+      }),
+    ],
+    [
+      "registry pull",
+      "sh",
+      registryPullScript({ ...image, imageRef: ref, registry: { server: "ghcr.io", username: "bot" } }),
+    ],
+    ["service", "sh", serviceScript(spec)],
+    ["service removal", "sh", serviceRemoveScript(spec)],
+  ])("%s", (_name, shell, script) => {
+    expect(syntaxError(shell, script)).toBe("");
+  });
+});
+
+describe("quoting", () => {
+  test.each(["plain", "it's", 'say "hi"', "$(touch /tmp/pwned)", "`id`", "a\\b", "new\nline", ""])(
+    "shQuote keeps %j literal",
+    (value) => {
+      expect(execFileSync("sh", ["-c", `printf %s ${shQuote(value)}`]).toString()).toBe(value);
+    },
+  );
+
+  test("onHost wraps a script so the remote login shell runs it under sh with arguments", () => {
+    const command = onHost('printf "%s|%s" "$0" "$1"');
+    // What ssh hands to the remote shell is the unquoted word; run it as the remote shell would.
+    const remoteCommandLine = execFileSync("sh", ["-c", `printf %s ${command}`]).toString();
+    expect(execFileSync("sh", ["-c", `${remoteCommandLine} arg1`]).toString()).toBe("hcloud-deploy|arg1");
+  });
+
+  test("known_hosts lines pin the key, with brackets only for non-default ports", () => {
+    expect(knownHostsLine(target)).toBe("2001:db8::1 ssh-ed25519 AAAAC3Nz");
+    expect(knownHostsLine({ ...target, port: 2222 })).toBe("[2001:db8::1]:2222 ssh-ed25519 AAAAC3Nz");
+  });
+});
+
+describe("the deployer script keeps secrets off argv", () => {
+  const script = tarballDeliveryScript({
+    ...image,
+    target,
+    imageRef: ref,
+    registry: { server: "ghcr.io", username: "bot" },
+  });
+  test("key and token are read from stdin; login uses --password-stdin", () => {
+    expect(script).toContain('printf \'%s\\n\' "$line" >> "$work/id"');
+    expect(script).toContain("IFS= read -r token || true");
+    expect(script).toContain("--password-stdin");
+    expect(script).not.toMatch(/--password[ =]/);
+  });
+  test("ssh checks the pinned key strictly and never prompts", () => {
+    expect(script).toContain("-o StrictHostKeyChecking=yes");
+    expect(script).toContain("-o BatchMode=yes");
+    expect(script).toContain('-o UserKnownHostsFile="$work/known_hosts" -o GlobalKnownHostsFile=/dev/null');
+    expect(script).not.toMatch(/StrictHostKeyChecking=(no|accept-new)/);
+  });
+  test("compresses with all cores and verifies before loading", () => {
+    expect(script).toContain("zstd -T0");
+    expect(verifyAndLoadScript(image).indexOf("sha256sum")).toBeLessThan(
+      verifyAndLoadScript(image).indexOf("docker load"),
+    );
+  });
+});
+
+describe("service settings", () => {
+  test("the settings hash ignores the host name but not the image, ports, limits, health or env", () => {
+    expect(settingsHash({ ...spec, hostName: "web-2" })).toBe(settingsHash(spec));
+    for (const change of [
+      { image: hostTagOf("web", `ghcr.io/x/web@sha256:${"d".repeat(64)}`) },
+      { hostPort: 81 },
+      { memory: "512m" },
+      { health: { ...spec.health, path: "/" } },
+      { env: { MODE: "prod" } },
+    ]) {
+      expect([change, settingsHash({ ...spec, ...change })]).not.toEqual([change, settingsHash(spec)]);
+    }
+    expect(settingsHash(spec)).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  test("env files are sorted KEY=value lines; newlines are refused", () => {
+    expect(envFileContent({ B: "2", A: "x=y", EMPTY: "" })).toBe("A=x=y\nB=2\nEMPTY=\n");
+    expect(() => envFileContent({ PEM: "a\nb" })).toThrow("environment variable PEM contains a newline");
+  });
+
+  test("the host tag is derived from the digest", () => {
+    expect(hostTag).toBe(`hcloud-deploy/web:${"c".repeat(64)}`);
+    expect(() => hostTagOf("web", "ghcr.io/x/web:latest")).toThrow("is not a digest-pinned reference");
+  });
+});

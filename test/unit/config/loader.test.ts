@@ -1,0 +1,364 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { parseConfig } from "../../../config/loader";
+import { ConfigError, RawConfig } from "../../../config/reader";
+import { PlainSecrets } from "../../../config/secrets";
+import { DEFAULTS } from "../../../config/types";
+import { generateEd25519KeyPair } from "../../../components/sshKeys";
+import { deployerKey, loadConfigWith, ROOT, stackConfig } from "../support/program";
+
+const digestRef = (name: string) => `ghcr.io/example-org/${name}@sha256:${"a".repeat(64)}`;
+
+function validRaw(): Record<string, any> {
+  return {
+    sshPublicKey: deployerKey.sshPublicKey,
+    sshAllowedCidrs: ["2001:db8::/32", "203.0.113.0/24"],
+    registry: { namespace: "example-org", username: "bot" },
+    hosts: [
+      { name: "web-1", location: "fsn1" },
+      { name: "web-2", location: "nbg1", dns64Servers: ["2a00:1098:2c::1"] },
+    ],
+    apps: [
+      { name: "web", hosts: ["web-1", "web-2"], build: { context: "apps/web" }, port: 8080, hostPort: 80 },
+      {
+        name: "api",
+        hosts: ["web-2"],
+        image: digestRef("api"),
+        port: 3000,
+        secretEnv: ["DB"],
+        delivery: "registry",
+      },
+    ],
+  };
+}
+
+const validSecrets: PlainSecrets = {
+  sshPrivateKey: deployerKey.sshPrivateKey,
+  registryPushToken: "push",
+  registryPullToken: "pull",
+  appSecrets: { api: { DB: "postgres://x" } },
+  hcloudToken: "t".repeat(64),
+};
+
+function errorOf(raw: RawConfig, secrets: PlainSecrets = validSecrets): string {
+  try {
+    parseConfig("dev", raw, secrets);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("config was accepted");
+}
+
+describe("parseConfig accepts a valid config and applies defaults", () => {
+  test("defaults", () => {
+    const config = parseConfig("dev", validRaw(), validSecrets);
+    expect(config.hosts[0]).toEqual({
+      name: "web-1",
+      location: "fsn1",
+      serverType: "cx22",
+      image: "debian-12",
+      generation: 1,
+      dns64Servers: [],
+    });
+    expect(config.apps[0]).toEqual({
+      name: "web",
+      hosts: ["web-1", "web-2"],
+      source: { kind: "build", context: "apps/web", dockerfile: "Dockerfile" },
+      delivery: "tarball",
+      port: 8080,
+      hostPort: 80,
+      env: {},
+      secretEnv: [],
+      memory: "256m",
+      cpus: 1,
+      restart: "unless-stopped",
+      health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 },
+    });
+    expect(config.apps[1].source).toEqual({ kind: "prebuilt", ref: digestRef("api") });
+    expect(config.apps[1].hostPort).toBe(3000);
+    expect(config.registry).toEqual({
+      server: "ghcr.io",
+      namespace: "example-org",
+      username: "bot",
+      ipv6: false,
+    });
+    expect(config.hostReplacement).toBe("on-generation");
+    expect(config.readinessTimeoutSeconds).toBe(600);
+  });
+
+  test("an image pin overrides the build", () => {
+    const config = parseConfig("dev", { ...validRaw(), imagePins: { web: digestRef("web") } }, validSecrets);
+    expect(config.apps[0].source).toEqual({ kind: "prebuilt", ref: digestRef("web") });
+  });
+
+  test("stack files written by `pulumi config set` hold numbers as strings", () => {
+    const raw = validRaw();
+    raw.apps[0].port = "8080";
+    raw.hosts[0].generation = "3";
+    const config = parseConfig("dev", raw, validSecrets);
+    expect(config.apps[0].port).toBe(8080);
+    expect(config.hosts[0].generation).toBe(3);
+  });
+});
+
+type Mutation = (raw: Record<string, any>, secrets: Record<string, any>) => void;
+const otherKey = generateEd25519KeyPair("other");
+
+const invalid: [string, Mutation, string][] = [
+  [
+    "malformed CIDR",
+    (r) => (r.sshAllowedCidrs = ["2001:db8::/129"]),
+    "hcloud-deploy:sshAllowedCidrs[0]: prefix /129",
+  ],
+  [
+    "CIDR without prefix",
+    (r) => (r.sshAllowedCidrs = ["2001:db8::1"]),
+    'hcloud-deploy:sshAllowedCidrs[0]: "2001:db8::1" is not a CIDR',
+  ],
+  [
+    "CIDR with host bits",
+    (r) => (r.sshAllowedCidrs = ["2001:db8::1/32"]),
+    'hcloud-deploy:sshAllowedCidrs[0]: "2001:db8::1/32" has host bits set',
+  ],
+  [
+    "no SSH CIDR at all",
+    (r) => (r.sshAllowedCidrs = []),
+    "hcloud-deploy:sshAllowedCidrs: must allow at least one CIDR",
+  ],
+  [
+    "duplicate host name",
+    (r) => r.hosts.push({ name: "web-1", location: "hel1" }),
+    'hcloud-deploy:hosts[2]: duplicate host name "web-1"',
+  ],
+  [
+    "duplicate app name",
+    (r) => r.apps.push({ ...r.apps[0] }),
+    'hcloud-deploy:apps[2]: duplicate app name "web"',
+  ],
+  [
+    "port out of range",
+    (r) => (r.apps[0].port = 70000),
+    "hcloud-deploy:apps[0].port: 70000 is out of range (1-65535)",
+  ],
+  ["port zero", (r) => (r.apps[0].port = 0), "hcloud-deploy:apps[0].port: 0 is out of range (1-65535)"],
+  [
+    "host port 22 is SSH's",
+    (r) => (r.apps[0].hostPort = 22),
+    "hcloud-deploy:apps[0].hostPort: 22 is reserved for SSH",
+  ],
+  [
+    "two apps on one host port",
+    (r) => (r.apps[1].hostPort = 80),
+    'hcloud-deploy:apps[1].hostPort: port 80 on host "web-2" is already used by app "web"',
+  ],
+  [
+    "unknown delivery mode",
+    (r) => (r.apps[0].delivery = "rsync"),
+    'hcloud-deploy:apps[0].delivery: "rsync" is not one of "tarball", "registry"',
+  ],
+  [
+    "public key that does not parse",
+    (r) => (r.sshPublicKey = "ssh-ed25519 not-base64!"),
+    "hcloud-deploy:sshPublicKey: does not parse as an SSH public key: key data is not base64",
+  ],
+  [
+    "public key of the wrong type",
+    (r) => (r.sshPublicKey = "ssh-dss AAAAB3NzaC1kc3M="),
+    'hcloud-deploy:sshPublicKey: does not parse as an SSH public key: unsupported key type "ssh-dss"',
+  ],
+  [
+    "missing SSH private key",
+    (_r, s) => delete s.sshPrivateKey,
+    "hcloud-deploy:sshPrivateKey: is required to reach the hosts",
+  ],
+  [
+    "private key that is not one",
+    (_r, s) => (s.sshPrivateKey = "hunter2"),
+    "hcloud-deploy:sshPrivateKey: expected an OpenSSH private key",
+  ],
+  [
+    "private key of another pair",
+    (_r, s) => (s.sshPrivateKey = otherKey.privateKey),
+    "hcloud-deploy:sshPrivateKey: does not match hcloud-deploy:sshPublicKey",
+  ],
+  [
+    "missing push token while building",
+    (_r, s) => (s.registryPushToken = ""),
+    "hcloud-deploy:registryPushToken: is required to push the images this stack builds",
+  ],
+  [
+    "missing pull token for registry delivery",
+    (_r, s) => delete s.registryPullToken,
+    'hcloud-deploy:registryPullToken: is required for apps with "registry" delivery',
+  ],
+  [
+    "missing secret env value",
+    (_r, s) => (s.appSecrets = { api: {} }),
+    'hcloud-deploy:appSecrets.api.DB: is required by app "api"',
+  ],
+  ["missing Hetzner token", (_r, s) => delete s.hcloudToken, "hcloud:token: is required"],
+  [
+    "app on an undefined host",
+    (r) => r.apps[0].hosts.push("db-1"),
+    'hcloud-deploy:apps[0].hosts: host "db-1" is not defined in hcloud-deploy:hosts',
+  ],
+  [
+    "unknown location",
+    (r) => (r.hosts[0].location = "fra1"),
+    'hcloud-deploy:hosts[0].location: "fra1" is not one of "fsn1"',
+  ],
+  [
+    "host name that is not a hostname",
+    (r) => (r.hosts[0].name = "Web_1"),
+    'hcloud-deploy:hosts[0].name: "Web_1" is not a lowercase hostname label',
+  ],
+  ["no hosts", (r) => (r.hosts = []), "hcloud-deploy:hosts: must list at least one host"],
+  ["hosts missing", (r) => delete r.hosts, "hcloud-deploy:hosts: is required"],
+  [
+    "both build and image",
+    (r) => (r.apps[0].image = digestRef("web")),
+    'hcloud-deploy:apps[0]: set either "build" or "image", not both',
+  ],
+  ["neither build nor image", (r) => delete r.apps[0].build, 'hcloud-deploy:apps[0]: needs "build"'],
+  [
+    "image not pinned by digest",
+    (r) => (r.apps[1].image = "ghcr.io/example-org/api:latest"),
+    'hcloud-deploy:apps[1].image: "ghcr.io/example-org/api:latest" is not a digest-pinned reference',
+  ],
+  [
+    "registry pull on an IPv6-only host",
+    (r) => (r.apps[1].hosts = ["web-1"]),
+    'hcloud-deploy:apps[1].delivery: app "api" uses "registry" delivery, but host "web-1" is IPv6-only and ghcr.io has no IPv6 address',
+  ],
+  [
+    "typo in a field name",
+    (r) => (r.apps[0].hostport = 81),
+    'hcloud-deploy:apps[0]: unknown field "hostport"',
+  ],
+  [
+    "env var name with a dash",
+    (r) => (r.apps[0].env = { "API-URL": "x" }),
+    'hcloud-deploy:apps[0].env: "API-URL" is not a valid environment variable name',
+  ],
+  [
+    "secret env also set in env",
+    (r) => (r.apps[1].env = { DB: "x" }),
+    'hcloud-deploy:apps[1].secretEnv: "DB" is also set in env',
+  ],
+  [
+    "bad memory size",
+    (r) => (r.apps[0].memory = "lots"),
+    'hcloud-deploy:apps[0].memory: "lots" is not a Docker memory size',
+  ],
+  [
+    "health path without slash",
+    (r) => (r.apps[0].health = { path: "healthz" }),
+    'hcloud-deploy:apps[0].health.path: "healthz" is not an absolute URL path',
+  ],
+  [
+    "pin for an unknown app",
+    (r) => (r.imagePins = { db: digestRef("db") }),
+    'hcloud-deploy:imagePins.db: app "db" is not defined',
+  ],
+  [
+    "unknown host replacement policy",
+    (r) => (r.hostReplacement = "never"),
+    'hcloud-deploy:hostReplacement: "never" is not one of "on-change", "on-generation"',
+  ],
+  [
+    "DNS64 server that is not IPv6",
+    (r) => (r.hosts[1].dns64Servers = ["8.8.8.8"]),
+    'hcloud-deploy:hosts[1].dns64Servers[0]: "8.8.8.8" is not an IPv6 address',
+  ],
+  [
+    "registry without namespace",
+    (r) => delete r.registry.namespace,
+    "hcloud-deploy:registry.namespace: is required",
+  ],
+  [
+    "generation zero",
+    (r) => (r.hosts[0].generation = 0),
+    "hcloud-deploy:hosts[0].generation: 0 is out of range",
+  ],
+];
+
+describe("parseConfig rejects invalid config with one line naming the key", () => {
+  test.each(invalid)("%s", (_name, mutate, expected) => {
+    const raw = validRaw();
+    const secrets: Record<string, any> = { ...validSecrets };
+    mutate(raw, secrets);
+    const message = errorOf(raw, secrets);
+    expect(message).toContain(expected);
+    expect(message.startsWith(expected.split(":").slice(0, 2).join(":"))).toBe(true);
+    expect(message).not.toContain("\n");
+  });
+
+  test("the table has at least 15 distinct cases", () => {
+    expect(new Set(invalid.map(([name]) => name)).size).toBe(invalid.length);
+    expect(invalid.length).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe("loadConfig under the Pulumi runtime", () => {
+  test("a bad stack config fails with the one-line message", async () => {
+    await expect(
+      loadConfigWith(stackConfig("dev", { "hcloud-deploy:sshAllowedCidrs": ["10.0.0.1/8"] })),
+    ).rejects.toThrow(
+      /^hcloud-deploy:sshAllowedCidrs\[0\]: "10\.0\.0\.1\/8" has host bits set; use its network address$/,
+    );
+  });
+
+  test("secrets come back as secret Outputs", async () => {
+    const config = await loadConfigWith(stackConfig("dev"));
+    expect(await pulumi.isSecret(config.secrets.sshPrivateKey)).toBe(true);
+    expect(await pulumi.isSecret(config.secrets.registryPushToken as pulumi.Output<string>)).toBe(true);
+    expect(await pulumi.isSecret(config.secrets.appSecrets)).toBe(true);
+    expect(config.hosts.map((h) => h.name)).toEqual(["web-1", "web-2"]);
+  });
+
+  test("a value that is not structured where a list is expected names the key", async () => {
+    await expect(loadConfigWith(stackConfig("dev", { "hcloud-deploy:hosts": "web-1" }))).rejects.toThrow(
+      /^hcloud-deploy:hosts: is not a valid YAML\/JSON value$/,
+    );
+  });
+});
+
+describe("Pulumi.yaml declares the config the loader reads", () => {
+  const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+  const declared = project.config as Record<string, { type: string; default?: unknown; description: string }>;
+
+  test("every key has a type and a description", () => {
+    for (const [key, decl] of Object.entries(declared)) {
+      expect([key, typeof decl.type]).toEqual([key, "string"]);
+      expect(decl.description.length).toBeGreaterThan(20);
+    }
+  });
+
+  test("top-level defaults agree with the loader's", () => {
+    expect(declared.hostReplacement.default).toBe(DEFAULTS.hostReplacement);
+    expect(declared.readinessTimeoutSeconds.default).toBe(DEFAULTS.readinessTimeoutSeconds);
+    expect(declared.apps.default).toEqual([]);
+    expect(declared.imagePins.default).toEqual({});
+  });
+
+  test("field defaults documented in descriptions agree with the loader's", () => {
+    expect(declared.hosts.description).toContain(`serverType (default ${DEFAULTS.serverType})`);
+    expect(declared.hosts.description).toContain(`image (default ${DEFAULTS.image})`);
+    expect(declared.apps.description).toContain(`memory (default ${DEFAULTS.memory})`);
+    expect(declared.apps.description).toContain(`timeoutSeconds (default ${DEFAULTS.healthTimeoutSeconds})`);
+    expect(declared.registry.description).toContain(`server (default ${DEFAULTS.registry.server})`);
+  });
+
+  test("every key in the stack files is declared", () => {
+    for (const stack of ["dev", "prod"]) {
+      const file = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+      for (const key of Object.keys(file.config)) {
+        const [ns, name] = key.split(":");
+        if (ns === "hcloud-deploy") expect([stack, key, name in declared]).toEqual([stack, key, true]);
+      }
+    }
+  });
+});

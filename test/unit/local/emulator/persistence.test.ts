@@ -1,0 +1,56 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EmulatorState } from "../../../../local/emulator/state";
+import { newPublicKey, serverCreateBody, startTestEmulator } from "./support";
+
+describe("emulator: state file", () => {
+  let dir: string;
+  let stateFile: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "hcloud-emulator-"));
+    stateFile = path.join(dir, "state.json");
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const saved = (): EmulatorState => JSON.parse(fs.readFileSync(stateFile, "utf8"));
+
+  test("every change is written at once, with no temporary file left behind", async () => {
+    const t = await startTestEmulator({ stateFile });
+    try {
+      await t.api("POST", "/ssh_keys", { name: "k", public_key: newPublicKey() });
+      expect(saved().sshKeys.map((key) => key.name)).toEqual(["k"]);
+      await t.api("PUT", "/ssh_keys/1001", { labels: { team: "ops" } });
+      expect(saved().sshKeys[0].labels).toEqual({ team: "ops" });
+      expect(fs.readdirSync(dir)).toEqual(["state.json"]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("a restarted emulator knows its servers, brings their hosts back and continues IDs and addresses", async () => {
+    const first = await startTestEmulator({ stateFile });
+    const created = await first.api("POST", "/servers", serverCreateBody());
+    await first.close();
+
+    const second = await startTestEmulator({ stateFile });
+    try {
+      const server = await second.api("GET", `/servers/${created.body.server.id}`);
+      expect(server.body.server).toEqual(created.body.server);
+      expect(second.hosts.hosts.get(created.body.server.id)?.address).toBe("fd5e:0:0:1::1");
+      const next = await second.api("POST", "/servers", serverCreateBody({ name: "web-2" }));
+      expect(next.body.server.id).toBe(created.body.server.id + 1);
+      expect(next.body.server.public_net.ipv6.ip).toBe("fd5e:0:0:2::/64");
+    } finally {
+      await second.close();
+    }
+  });
+
+  test("a state file of another version is refused with a message naming the file", async () => {
+    fs.writeFileSync(stateFile, JSON.stringify({ version: 2 }));
+    await expect(startTestEmulator({ stateFile })).rejects.toThrow(
+      `state file ${stateFile} has version 2, expected 1`,
+    );
+  });
+});

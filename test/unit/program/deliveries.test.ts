@@ -1,0 +1,178 @@
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { hostTagOf } from "../../../components/shell/prelude";
+import { deployerKey, ProgramRun, runProgram, stackConfig } from "../support/program";
+
+const SECRETS = [
+  "push-token-value",
+  "pull-token-value",
+  "postgres://db-secret-value",
+  deployerKey.sshPrivateKey,
+];
+const digestRef = (app: string) => `ghcr.io/example-org/${app}@sha256:${"b".repeat(64)}`;
+
+function remoteInputsText(
+  run: ProgramRun,
+  name: string,
+): { create: string; delete?: string; triggers: unknown[] } {
+  const { create, delete: del, triggers } = run.named(name).inputs;
+  return { create, delete: del, triggers };
+}
+
+describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram(stackConfig("dev"));
+  });
+
+  test("one image per app, one delivery and one service per app and host", () => {
+    expect(run.ofType("docker:index/image:Image").map((r) => r.name)).toEqual(["web-image", "api-image"]);
+    expect(run.ofType("hcloud-deploy:delivery:Delivery").map((r) => r.name)).toEqual([
+      "web-on-web-1-delivery",
+      "web-on-web-2-delivery",
+      "api-on-web-2-delivery",
+    ]);
+    expect(run.ofType("command:local:Command").map((r) => r.name)).toEqual([
+      "web-on-web-1-delivery-load",
+      "web-on-web-2-delivery-load",
+      "api-on-web-2-delivery-load",
+    ]);
+    expect(run.ofType("hcloud-deploy:service:Service").map((r) => r.name)).toEqual([
+      "web-on-web-1-service",
+      "web-on-web-2-service",
+      "api-on-web-2-service",
+    ]);
+    expect(run.ofType("command:remote:Command").map((r) => r.name)).toEqual([
+      "web-1-ready",
+      "web-2-ready",
+      "web-on-web-1-service-run",
+      "web-on-web-2-service-run",
+      "api-on-web-2-service-run",
+    ]);
+  });
+
+  test("images are built for linux/amd64 and pushed with the push token, tagged commit-stack", () => {
+    const web = run.named("web-image").inputs;
+    expect(web.imageName).toMatch(
+      /^ghcr\.io\/example-org\/web:[0-9a-f]{7,}-dev$|^ghcr\.io\/example-org\/web:untracked-dev$/,
+    );
+    expect(web.build).toMatchObject({
+      context: "apps/web",
+      dockerfile: "apps/web/Dockerfile",
+      platform: "linux/amd64",
+    });
+    expect(web.registry).toEqual({
+      server: "ghcr.io",
+      username: "example-bot",
+      password: "push-token-value",
+    });
+  });
+
+  test("in tarball mode no remote command input holds a registry credential", () => {
+    for (const cmd of run.ofType("command:remote:Command")) {
+      const text = JSON.stringify(cmd.inputs);
+      for (const token of ["push-token-value", "pull-token-value"]) {
+        expect([cmd.name, text.includes(token)]).toEqual([cmd.name, false]);
+      }
+    }
+  });
+
+  test("an app secret reaches its host only in the service's stdin", () => {
+    for (const cmd of run.ofType("command:remote:Command")) {
+      const { connection: _connection, stdin, ...rest } = cmd.inputs;
+      expect([cmd.name, JSON.stringify(rest).includes("db-secret-value")]).toEqual([cmd.name, false]);
+      const expected = cmd.name === "api-on-web-2-service-run";
+      expect([cmd.name, String(stdin).includes("db-secret-value")]).toEqual([cmd.name, expected]);
+    }
+  });
+
+  test("tarball deliveries: the script holds no secret; key and nothing else on stdin; triggers are digest and server", async () => {
+    for (const load of run.ofType("command:local:Command")) {
+      const host = load.name.includes("web-1") ? "web-1" : "web-2";
+      const app = load.name.split("-on-")[0];
+      const repoDigest = run.outputs.appImages as Record<string, string>;
+      expect(load.inputs.interpreter).toEqual(["/bin/bash", "-c"]);
+      for (const secret of SECRETS) expect(load.inputs.create).not.toContain(secret);
+      expect(load.inputs.create).toContain(`ref='${repoDigest[app]}'`);
+      expect(load.inputs.create).toContain(hostTagOf(app, repoDigest[app]));
+      expect(load.inputs.stdin).toBe(`${deployerKey.sshPrivateKey.trimEnd()}\npull-token-value\n`);
+      expect(await pulumi.isSecret(load.props.stdin)).toBe(true);
+      expect(load.inputs.triggers).toEqual([repoDigest[app], `${host}-server-id`]);
+    }
+  });
+
+  test("services: env file on stdin (secret), settings and digest as triggers", async () => {
+    const images = run.outputs.appImages as Record<string, string>;
+    const api = run.named("api-on-web-2-service-run");
+    expect(api.inputs.stdin).toBe("DATABASE_URL=postgres://db-secret-value\n");
+    expect(await pulumi.isSecret(api.props.stdin)).toBe(true);
+    const { create, delete: del, triggers } = remoteInputsText(run, "api-on-web-2-service-run");
+    expect(create).not.toContain("db-secret-value");
+    expect(del).toContain("docker rm -f");
+    // The settings hash covers everything but the host, in this order (spelled out, not recomputed).
+    const settings =
+      `{"app":"api","image":"hcloud-deploy/api:${images.api.split("@sha256:")[1]}","port":8080,` +
+      `"hostPort":8080,"memory":"512m","cpus":1.5,"restart":"unless-stopped",` +
+      `"health":{"path":"/healthz","timeoutSeconds":90,"intervalSeconds":2},"env":{}}`;
+    const hash = crypto.createHash("sha256").update(settings).digest("hex").slice(0, 12);
+    expect(triggers).toEqual([images.api, hash, "web-2-server-id"]);
+
+    const web = run.named("web-on-web-1-service-run");
+    expect(web.inputs.stdin).toBe("API_URL=http://[2001:db8:1000::2]:8080\n");
+  });
+
+  test("exports each app's digest reference and URLs", () => {
+    const images = run.outputs.appImages as Record<string, string>;
+    expect(Object.keys(images)).toEqual(["web", "api"]);
+    expect(images.web).toMatch(/^ghcr\.io\/example-org\/web@sha256:[0-9a-f]{64}$/);
+    const urls = run.outputs.appUrls as Record<string, string[]>;
+    expect(urls.web).toEqual([
+      expect.stringMatching(/^http:\/\/\[2001:db8:0:[0-9a-f]+::1\]:80\/$/),
+      expect.any(String),
+    ]);
+    expect(urls.api).toEqual([expect.stringMatching(/^http:\/\/\[2001:db8:0:[0-9a-f]+::1\]:8080\/$/)]);
+  });
+});
+
+describe("apps under mocks, Pulumi.prod.yaml (one registry delivery)", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram(stackConfig("prod"), { stack: "prod" });
+  });
+
+  test("the registry credential reaches the host only on stdin, as a secret", async () => {
+    const pulls = run.ofType("command:remote:Command").filter((r) => r.name.endsWith("-pull"));
+    expect(pulls.map((p) => p.name)).toEqual(["worker-on-nbg-1-delivery-pull"]);
+    const pull = pulls[0];
+    expect(pull.inputs.stdin).toBe("pull-token-value");
+    expect(await pulumi.isSecret(pull.props.stdin)).toBe(true);
+    expect(pull.inputs.create).toContain("--password-stdin");
+    expect(pull.inputs.create).toContain("logout");
+    for (const secret of SECRETS) expect(JSON.stringify(pull.inputs.create)).not.toContain(secret);
+    for (const cmd of run.ofType("command:remote:Command").filter((r) => r !== pull)) {
+      const { connection: _connection, ...rest } = cmd.inputs;
+      expect([cmd.name, JSON.stringify(rest).includes("pull-token-value")]).toEqual([cmd.name, false]);
+    }
+  });
+
+  test("triggers of deliveries and services are digests", () => {
+    const images = run.outputs.appImages as Record<string, string>;
+    for (const cmd of run.resources.filter((r) => /-delivery-(load|pull)$|-service-run$/.test(r.name))) {
+      const app = cmd.name.split("-on-")[0];
+      expect([cmd.name, cmd.inputs.triggers[0]]).toEqual([cmd.name, images[app]]);
+      expect(images[app]).toMatch(/@sha256:[0-9a-f]{64}$/);
+    }
+    expect(run.resources.filter((r) => /-delivery-(load|pull)$|-service-run$/.test(r.name))).toHaveLength(12);
+  });
+});
+
+describe("prebuilt and pinned images", () => {
+  test("a pin skips the build and deploys the pinned digest", async () => {
+    const run = await runProgram(
+      stackConfig("dev", { "hcloud-deploy:imagePins": { web: digestRef("web") } }),
+    );
+    expect(run.ofType("docker:index/image:Image").map((r) => r.name)).toEqual(["api-image"]);
+    expect((run.outputs.appImages as Record<string, string>).web).toBe(digestRef("web"));
+    expect(run.named("web-on-web-1-delivery-load").inputs.triggers[0]).toBe(digestRef("web"));
+  });
+});
