@@ -1,5 +1,5 @@
-import { HostImage, messagePrefix, PATHS, sayFunction, shQuote } from "./prelude";
-import { onHost, remoteFunction, SshTarget } from "./ssh";
+import { FAIL_FUNCTION, HostImage, messagePrefix, PATHS, sayFunction, shQuote } from "./prelude";
+import { deployerSsh, onHost, SshTarget } from "./ssh";
 
 /**
  * Tarball delivery, as separable stages: probe (does the host have it?), pack (docker save), compress
@@ -71,29 +71,17 @@ export function tarballDeliveryScript(args: TarballDeliveryArgs): string {
   const { registry } = args;
   return `set -euo pipefail
 ${say(args)}
+${FAIL_FUNCTION}
+${deployerSsh(args.target)}
 ref=${shQuote(args.imageRef)}
-umask 077
-work=$(mktemp -d "\${TMPDIR:-/tmp}/${PATHS.deployerWork}.XXXXXX")
 partial=""
-cleanup() {
-  status=$?
-  # A failed pipeline leaves the checksum and progress readers waiting on their fifos.
-  kill $(jobs -p) 2>/dev/null || true
-  if [ -n "$partial" ]; then remote ${onHost('rm -f "$1"')} "$partial" >/dev/null 2>&1 || true; fi
-  rm -rf "$work"
-  exit $status
+cleanup_hook() {
+  if [ -n "$partial" ]; then remote ${onHost('rm -f "$1"')} "$partial" >/dev/null 2>&1; fi
 }
-trap cleanup EXIT
-
-# Secrets arrive on stdin: the private key, then an optional registry token line.
-: > "$work/id"
-while IFS= read -r line; do
-  printf '%s\\n' "$line" >> "$work/id"
-  [ "$line" = "-----END OPENSSH PRIVATE KEY-----" ] && break
-done
+# After the key, stdin may hold one line: a registry token, for pulling to the deployer.
 token=""
 IFS= read -r token || true
-${remoteFunction(args.target)}
+check_host
 
 # Stage: the image must be on the deployer.
 if ! docker image inspect "$ref" >/dev/null 2>&1; then

@@ -10,7 +10,8 @@ import {
   ServiceSpec,
   settingsHash,
 } from "../../../components/shell/service";
-import { knownHostsLine, onHost } from "../../../components/shell/ssh";
+import { deployerSsh, knownHostsLine, onHost } from "../../../components/shell/ssh";
+import { generateEd25519KeyPair, parsePublicKey } from "../../../components/sshKeys";
 import {
   probeScript,
   receiveScript,
@@ -21,7 +22,8 @@ import {
 const ref = `ghcr.io/example-org/web@sha256:${"c".repeat(64)}`;
 const hostTag = hostTagOf("web", ref);
 const image = { app: "web", hostName: "web-1", hostTag };
-const target = { address: "2001:db8::1", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAC3Nz web-1-dev" };
+const hostKey = generateEd25519KeyPair("web-1-dev").publicKey;
+const target = { address: "2001:db8::1", port: 22, user: "root", hostKey };
 const spec: ServiceSpec = {
   app: "web",
   hostName: "web-1",
@@ -89,8 +91,9 @@ describe("quoting", () => {
   });
 
   test("known_hosts lines pin the key, with brackets only for non-default ports", () => {
-    expect(knownHostsLine(target)).toBe("2001:db8::1 ssh-ed25519 AAAAC3Nz");
-    expect(knownHostsLine({ ...target, port: 2222 })).toBe("[2001:db8::1]:2222 ssh-ed25519 AAAAC3Nz");
+    const line = { ...target, hostKey: "ssh-ed25519 AAAAC3Nz web-1-dev" };
+    expect(knownHostsLine(line)).toBe("2001:db8::1 ssh-ed25519 AAAAC3Nz");
+    expect(knownHostsLine({ ...line, port: 2222 })).toBe("[2001:db8::1]:2222 ssh-ed25519 AAAAC3Nz");
   });
 });
 
@@ -101,8 +104,9 @@ describe("the deployer script keeps secrets off argv", () => {
     imageRef: ref,
     registry: { server: "ghcr.io", username: "bot" },
   });
-  test("key and token are read from stdin; login uses --password-stdin", () => {
-    expect(script).toContain('printf \'%s\\n\' "$line" >> "$work/id"');
+  test("key and token are read from stdin; the key goes to a private agent, never a file", () => {
+    expect(script).toContain('printf \'%s\' "$key" | SSH_AUTH_SOCK="$work/agent.sock" ssh-add -q -');
+    expect(script).not.toMatch(/"\$key" *>/);
     expect(script).toContain("IFS= read -r token || true");
     expect(script).toContain("--password-stdin");
     expect(script).not.toMatch(/--password[ =]/);
@@ -118,6 +122,29 @@ describe("the deployer script keeps secrets off argv", () => {
     expect(verifyAndLoadScript(image).indexOf("sha256sum")).toBeLessThan(
       verifyAndLoadScript(image).indexOf("docker load"),
     );
+  });
+});
+
+describe("the deployer's SSH prelude", () => {
+  const prelude = deployerSsh(target);
+  test("fails naming both fingerprints when the host presents another key", () => {
+    const fingerprint = parsePublicKey(hostKey).fingerprint;
+    expect(prelude).toContain(
+      `host key mismatch at [2001:db8::1]: expected ${fingerprint}, presented $presented`,
+    );
+    expect(prelude).toContain("ssh-keyscan -T 5 -t ed25519 -p 22 '2001:db8::1'");
+  });
+  test("dials with a 5 s timeout and authenticates with the agent's key only", () => {
+    expect(prelude).toContain("-o ConnectTimeout=5");
+    expect(prelude).toContain(
+      '-o IdentityAgent="$work/agent.sock" -o IdentitiesOnly=yes -o IdentityFile="$work/id.pub"',
+    );
+  });
+  test("stops its whole process group on every exit, and when its parent dies", () => {
+    expect(prelude).toContain('exec setsid bash -c "$BASH_EXECUTION_STRING"');
+    expect(prelude).toContain("trap on_exit EXIT");
+    expect(prelude).toMatch(/trap 'exit 130' INT\ntrap 'exit 143' TERM\ntrap 'exit 129' HUP/);
+    expect(prelude).toContain("kill -TERM -- -$$");
   });
 });
 
