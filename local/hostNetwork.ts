@@ -5,14 +5,22 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { HARNESS_STATE_ROOT } from "./dockerd";
-import { CommandError, run } from "./exec";
+import { run } from "./exec";
 
 export const HARNESS_PREFIX = "fd5e::/16";
 export const HARNESS_SERVICE_ADDRESS = "fd5e:ffff::1";
+/** Harness services (registries) live here, in the root namespace; hosts never do. */
+export const HARNESS_SERVICE_PREFIX = "fd5e:ffff::/32";
+/** The link every simulated host is on (root namespace side: fe80::1, the hosts' gateway). */
+export const HARNESS_BRIDGE = "hcd-br0";
 export const HARNESS_REGISTRY_HOSTNAME = "registry.hcd.test";
 const PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** A network namespace joined to the root namespace by a veth pair, with the host's prefix routed to it. */
+/**
+ * A network namespace joined by a veth pair to the harness bridge in the root namespace. Every host is on
+ * that one link, so hosts reach each other directly (a delivery's relays), and the root namespace reaches
+ * them through the bridge's on-link route for the whole harness prefix; it forwards nothing itself.
+ */
 export async function plumbNetwork(netns: string, address: string, prefixLength: number): Promise<void> {
   const inHost = (...args: string[]) => run("ip", ["-n", netns, ...args]);
   await run("ip", ["netns", "add", netns]);
@@ -22,20 +30,15 @@ export async function plumbNetwork(netns: string, address: string, prefixLength:
     ...["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"],
   ]);
   await run("ip", ["link", "add", netns, "type", "veth", "peer", "name", "eth0", "netns", netns]);
-  await run("ip", ["-6", "addr", "add", "fe80::1/64", "dev", netns, "nodad"]);
+  await run("ip", ["link", "set", netns, "master", HARNESS_BRIDGE]);
   await run("ip", ["link", "set", netns, "up"]);
   await inHost("link", "set", "lo", "up");
   await inHost("link", "set", "eth0", "up");
   await inHost("-6", "addr", "add", `${address}/${prefixLength}`, "dev", "eth0", "nodad");
   await inHost("-6", "route", "add", "default", "via", "fe80::1", "dev", "eth0");
-  try {
-    await run("ip", ["-6", "route", "add", `${address}/${prefixLength}`, "dev", netns]);
-  } catch (err) {
-    const detail = err instanceof CommandError ? err.result.stderr.trim() : String(err);
-    throw new Error(
-      `Cannot route ${address}/${prefixLength} to ${netns} (does another host use it?): ${detail}`,
-    );
-  }
+  // Other hosts are neighbours on the link; harness services sit behind the root namespace.
+  await inHost("-6", "route", "add", HARNESS_PREFIX, "dev", "eth0");
+  await inHost("-6", "route", "add", HARNESS_SERVICE_PREFIX, "via", "fe80::1", "dev", "eth0");
 }
 
 // The service address, its /etc/hosts line and the unreachable route are shared by all hosts and
@@ -51,7 +54,11 @@ set -eu
 mkdir -p "$USERS"
 touch "$USERS/$OWNER"
 ip -6 addr replace "$ADDRESS/128" dev lo nodad
-ip -6 route replace unreachable "$PREFIX"
+ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge mcast_snooping 0
+ip -6 addr replace fe80::1/64 dev "$BRIDGE" nodad
+ip link set "$BRIDGE" up
+# On-link through the bridge only: a packet for a host that is not running never leaves the machine.
+ip -6 route replace "$PREFIX" dev "$BRIDGE"
 grep -qxF "$HOSTS_LINE" /etc/hosts || echo "$HOSTS_LINE" >>/etc/hosts
 `;
 
@@ -64,7 +71,7 @@ for user in "$USERS"/*; do
   if kill -0 "\${user##*/}" 2>/dev/null; then exit 0; fi
   rm -f "$user"
 done
-ip -6 route del unreachable "$PREFIX" 2>/dev/null || true
+ip link del "$BRIDGE" 2>/dev/null || true
 ip -6 addr del "$ADDRESS/128" dev lo 2>/dev/null || true
 kept=$(grep -vxF "$HOSTS_LINE" /etc/hosts || true)
 printf '%s\\n' "$kept" >/etc/hosts
@@ -102,6 +109,7 @@ async function runNetworkScript(script: string): Promise<void> {
       OWNER: String(process.pid),
       ADDRESS: HARNESS_SERVICE_ADDRESS,
       PREFIX: HARNESS_PREFIX,
+      BRIDGE: HARNESS_BRIDGE,
       HOSTS_LINE: ETC_HOSTS_LINE,
     },
   });

@@ -1,20 +1,24 @@
 /**
- * Simulated IPv6-only Hetzner VMs. Each host is a network namespace joined to the root namespace
- * by a veth pair, plus private mount, UTS and PID namespaces that hold its own sshd and dockerd
- * and its own /run, /tmp, /var/tmp, /root, /etc/hcloud-deploy and /var/lib/cloud (tmpfs). Real `ssh` and `docker` work against it unchanged.
+ * Simulated IPv6-only Hetzner VMs. Each host is a network namespace joined to the harness bridge in
+ * the root namespace by a veth pair, plus private mount, UTS and PID namespaces that hold its own sshd
+ * and dockerd and its own /run, /tmp, /var/tmp, /root, /etc/hcloud-deploy and /var/lib/cloud (tmpfs).
+ * Real `ssh` and `docker` work against it unchanged.
  *
  * Addressing plan, all inside the ULA prefix fd5e::/16 that belongs to this harness:
- * - Host addresses are the caller's (the Hetzner API emulator hands out fd5e:0:0:N::1 from /64s);
- *   the host's prefix is routed to its veth. fd5e:ffff::/32 is reserved for harness services.
+ * - Host addresses are the caller's (the Hetzner API emulator hands out fd5e:0:0:N::1 from /64s).
+ *   fd5e:ffff::/32 is reserved for harness services.
  * - fd5e:ffff::1 (HARNESS_SERVICE_ADDRESS) sits on the root namespace's loopback: the registry
  *   listens there, and every host reaches it (and anything else listening on [::] in the root
  *   namespace) through its default route. It is each host's `gateway`. /etc/hosts, which the root
  *   namespace and all hosts share, names it HARNESS_REGISTRY_HOSTNAME, because Docker 20.10 rejects
  *   image references with an IPv6 literal ("[fd5e:ffff::1]:5000/app": invalid reference format).
- * - fe80::1 is the root side of every veth; each host's default route points at it.
- * - The root namespace gets `unreachable fd5e::/16`, so a packet for a host that is not running
- *   fails locally instead of leaving through the machine's uplink. IPv6 forwarding stays off in
- *   the root namespace: hosts talk to the root namespace, not to each other.
+ * - All hosts are on one link, the bridge hcd-br0 (HARNESS_BRIDGE), like servers on the internet:
+ *   they reach each other directly (the relays of a delivery), and fd5e::/16 is on-link for them.
+ *   fe80::1 is the root namespace's address on the bridge; each host's default route points at it.
+ * - The root namespace has `fd5e::/16 dev hcd-br0`, so a packet for a host that is not running fails
+ *   locally instead of leaving through the machine's uplink. IPv6 forwarding stays off in the root
+ *   namespace. Shaping the bridge itself (its egress) shapes everything the root namespace sends to
+ *   any host, i.e. the deployer's uplink; shaping `hcd-<name>` shapes everything that reaches one host.
  * Hosts have no IPv4 except loopback and their own docker0 bridge.
  */
 import { existsSync } from "node:fs";
@@ -48,7 +52,7 @@ export interface SimHostSpec extends HostBootFiles {
   name: string;
   /** The host's IPv6 address inside fd5e::/16 (not fd5e:ffff::/32); also what ssh/curl dial. */
   address: string;
-  /** 64..128; default 64. The whole prefix is routed to this host. */
+  /** 64..128; default 64. The prefix is on-link for the host. */
   prefixLength?: number;
   /** Default HARNESS_STATE_ROOT/hosts/<name>. Not under /tmp, /run or /root (the host mounts over those). */
   stateDir?: string;
@@ -101,7 +105,7 @@ export async function startSimHost(spec: SimHostSpec): Promise<SimHost> {
   let init: Daemon | undefined;
   const teardown = once(async () => {
     await init?.stop();
-    // Deleting the root-side veth also deletes its peer and the route to the host's prefix.
+    // Deleting the root-side veth also deletes its peer.
     await run("ip", ["link", "del", netns], { check: false });
     await run("ip", ["netns", "del", netns], { check: false });
     await rm(stateDir, { recursive: true, force: true });
@@ -117,7 +121,10 @@ export async function startSimHost(spec: SimHostSpec): Promise<SimHost> {
     await writeHostFiles(spec, stateDir);
     await plumbNetwork(netns, spec.address, prefixLength);
     const namespaces = ["--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--kill-child"];
-    const initCommand = ["tini", "--", "/bin/bash", "-c", HOST_INIT_SCRIPT, "init", spec.name, stateDir];
+    const initCommand = [
+      ...["tini", "--", "/bin/bash", "-c", HOST_INIT_SCRIPT, "init", spec.name, stateDir],
+      String(spec.dockerDataMiB ?? ""),
+    ];
     const joinNetns = ["nsenter", `--net=/run/netns/${netns}`, "--"];
     init = startDaemon(
       [...joinNetns, "unshare", ...namespaces, "--mount-proc", "--", ...initCommand],

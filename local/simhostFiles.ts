@@ -15,9 +15,12 @@ export interface HostBootFiles {
   hostKey: { privateKey: string; publicKey: string };
   /** Passed to the host's dockerd, e.g. a LocalRegistry's host. */
   insecureRegistries?: string[];
+  /** Size of the disk Docker keeps images on, in MiB (a tmpfs); default: no limit but the machine's. */
+  dockerDataMiB?: number;
 }
 
-export // Runs under tini (PID 1) in the host's fresh namespaces; $1 is the host name, $2 its state dir.
+export // Runs under tini (PID 1) in the host's fresh namespaces; $1 is the host name, $2 its state dir, $3 the
+// size of Docker's disk in MiB or empty.
 // A host whose sshd or dockerd died is useless to tests, so the host ends with either: a failing
 // start then fails at once instead of at the timeout.
 const HOST_INIT_SCRIPT = `
@@ -32,6 +35,10 @@ for dir in /etc/hcloud-deploy /var/lib/cloud; do
   mkdir -p "$dir"
   mount -t tmpfs -o mode=0755 tmpfs "$dir"
 done
+if [ -n "\${3:-}" ]; then
+  mkdir -p "$2/docker"
+  mount -t tmpfs -o "size=$3m,mode=0710" tmpfs "$2/docker"
+fi
 mkdir -m 0755 /run/sshd
 mkdir -m 0700 /root/.ssh
 install -m 0600 "$2/authorized_keys" /root/.ssh/authorized_keys

@@ -194,3 +194,37 @@ test(
   },
   TEST_TIMEOUT_MS,
 );
+
+test(
+  "hosts reach each other's SSH directly; the root namespace forwards nothing",
+  async () => {
+    const banner = await hostA.exec(
+      `timeout 5 bash -c 'exec 3<>/dev/tcp/${hostB.address}/22 && head -c 7 <&3'`,
+    );
+    expect([banner.code, banner.stdout]).toEqual([0, "SSH-2.0"]);
+    // They are neighbours on the harness link, not routed through the root namespace.
+    const route = await hostA.exec(`ip -6 route get ${hostB.address}`);
+    expect(route.stdout).toMatch(new RegExp(`^${hostB.address} from :: dev eth0 `));
+    expect((await run("sysctl", ["-n", "net.ipv6.conf.all.forwarding"])).stdout.trim()).toBe("0");
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "a host with a small Docker disk has exactly that much room for images",
+  async () => {
+    const small = await startSimHost({
+      name: "hcd-test-c",
+      address: "fd5e:ee:0:3::1",
+      authorizedKeys: [],
+      hostKey: await generateTestHostKey(),
+      dockerDataMiB: 64,
+    });
+    const root = await small.exec(
+      "df -Pm \"$(docker info --format '{{.DockerRootDir}}')\" | awk 'NR == 2 { print $2 }'",
+    );
+    expect(root.stdout.trim()).toBe("64");
+    await small.stop();
+  },
+  TEST_TIMEOUT_MS,
+);
