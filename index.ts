@@ -1,6 +1,6 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { AppImage, CiSetup, Delivery, HetznerHost, Service } from "./components";
+import { AppImage, CiSetup, Delivery, DeliveryFanOut, HetznerHost, Service } from "./components";
 import { loadConfig } from "./config/loader";
 
 const config = loadConfig();
@@ -13,7 +13,9 @@ const sshKey = new hcloud.SshKey("deployer", {
   labels,
 });
 
-// Hosts: one IPv6-only server each, ready for containers once its readiness gate passes.
+// Hosts: one IPv6-only server each, ready for containers once its readiness gate passes. Each lets the
+// others reach its SSH (the relays of a delivery): their networks are known once all primary IPs exist.
+const [hostNetworks, resolveHostNetworks] = pulumi.deferredOutput<Record<string, string>>();
 const hosts = new Map(
   config.hosts.map(({ name, ...host }) => [
     name,
@@ -23,6 +25,11 @@ const hosts = new Map(
       sshKeyId: sshKey.id,
       sshPrivateKey: config.secrets.sshPrivateKey,
       sshAllowedCidrs: config.sshAllowedCidrs,
+      peerSshSources: hostNetworks.apply((all) =>
+        Object.entries(all)
+          .filter(([other]) => other !== name)
+          .map(([, network]) => network),
+      ),
       openPorts: config.apps.filter((a) => a.hosts.includes(name)).map((a) => a.hostPort),
       replacementPolicy: config.hostReplacement,
       readinessTimeoutSeconds: config.readinessTimeoutSeconds,
@@ -31,7 +38,11 @@ const hosts = new Map(
   ]),
 );
 
+resolveHostNetworks(pulumi.all(Object.fromEntries([...hosts].map(([name, h]) => [name, h.ipv6Network]))));
+
 // Apps: one image each, then per host a delivery (tarball or registry pull) and a health-gated service.
+// A tarball app on several hosts first goes to all of them at once (each new byte over the deployer's
+// uplink once); each host's own delivery then finds its image there, or sends directly what is missing.
 const apps = config.apps.map((app) => {
   const image = new AppImage(app.name, {
     app: app.name,
@@ -42,6 +53,19 @@ const apps = config.apps.map((app) => {
   const secretEnv = config.secrets.appSecrets.apply((all) =>
     Object.fromEntries(app.secretEnv.map((name) => [name, all[app.name][name]])),
   );
+  const appHosts = app.hosts.map((hostName) => hosts.get(hostName) as HetznerHost);
+  const fanOut =
+    app.delivery === "tarball" && appHosts.length > 1
+      ? new DeliveryFanOut(`${app.name}-fan-out`, {
+          app: app.name,
+          targets: appHosts,
+          imageRef: image.ref,
+          registry: config.registry,
+          pullToken: config.secrets.registryPullToken,
+          parallelism: config.deliveryParallelism,
+          dependsOn: appHosts.map((h) => h.firewall),
+        })
+      : undefined;
   const services = app.hosts.map((hostName) => {
     const name = `${app.name}-on-${hostName}`;
     const delivery = new Delivery(`${name}-delivery`, {
@@ -51,6 +75,7 @@ const apps = config.apps.map((app) => {
       mode: app.delivery,
       registry: config.registry,
       pullToken: config.secrets.registryPullToken,
+      after: fanOut,
     });
     return new Service(`${name}-service`, { delivery, settings: app, secretEnv });
   });

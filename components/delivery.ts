@@ -1,9 +1,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { Registry } from "./appImage";
+import { deployerCommandArgs } from "./deployerCommand";
 import type { HostTarget } from "./hostTarget";
 import { hostTagOf } from "./shell/prelude";
-import { registryPullScript } from "./shell/registryPull";
+import { registryPullDeliveryScript } from "./shell/registryPull";
 import { tarballDeliveryScript } from "./shell/tarball";
 
 export const DELIVERY_MODES = ["tarball", "registry"] as const;
@@ -23,11 +24,17 @@ export interface DeliveryArgs {
   readonly registry: Pick<Registry, "server" | "username">;
   /** Read-only registry token; required for `registry`. Default: none (the deployer must hold the image). */
   readonly pullToken?: pulumi.Input<string>;
+  /**
+   * Runs first: the app's DeliveryFanOut, after which this delivery usually finds the image on the host
+   * and only confirms it, or sends directly what the fan-out could not. Default: none.
+   */
+  readonly after?: pulumi.Resource;
 }
 
 /**
- * Puts one app's image on one host. Triggers are the image digest and the server: a new digest or a
- * replaced server delivers again, anything else does nothing.
+ * Puts one app's image on one host, on the deployer through OpenSSH (pinned key, one-line failures).
+ * Triggers are the image digest and the server: a new digest or a replaced server delivers again,
+ * anything else does nothing. Tarball delivery asks the host first and sends only the layers it lacks.
  */
 export class Delivery extends pulumi.ComponentResource {
   public readonly app: string;
@@ -49,50 +56,42 @@ export class Delivery extends pulumi.ComponentResource {
     const imageRef = pulumi.output(args.imageRef);
     const hostTag = imageRef.apply((ref) => hostTagOf(app, ref));
     const triggers = [args.imageRef, target.serverId];
-
-    if (mode === "tarball") {
-      const script = pulumi
-        .all([target.address, target.hostKey, imageRef, hostTag])
-        .apply(([address, hostKey, ref, tag]) =>
-          tarballDeliveryScript({
-            app,
-            hostName: target.hostName,
-            hostTag: tag,
-            imageRef: ref,
-            target: { address, port: 22, user: "root", hostKey },
-            registry,
-          }),
-        );
-      // Secrets travel on stdin: the deployer's key for its own ssh, then the optional pull token.
-      const stdin = pulumi
-        .all([target.connection, args.pullToken ?? ""])
-        .apply(([connection, token]) => `${connection.privateKey.trimEnd()}\n${token}\n`);
-      const load = new command.local.Command(
-        `${name}-load`,
-        { create: script, interpreter: ["/bin/bash", "-c"], stdin: pulumi.secret(stdin), triggers },
-        { parent: this },
-      );
-      this.log = load.stdout;
-    } else {
-      const pull = new command.remote.Command(
-        `${name}-pull`,
-        {
-          connection: target.connection,
-          create: pulumi
-            .all([imageRef, hostTag])
-            .apply(([ref, tag]) =>
-              registryPullScript({ app, hostName: target.hostName, hostTag: tag, imageRef: ref, registry }),
-            ),
-          stdin: pulumi.secret(args.pullToken as pulumi.Input<string>),
-          triggers,
-        },
-        { parent: this },
-      );
-      this.log = pull.stdout;
-    }
+    const script = pulumi
+      .all([target.address, target.hostKey, imageRef, hostTag])
+      .apply(([address, hostKey, ref, tag]) => {
+        const sshTarget = { address, port: 22, user: "root", hostKey };
+        const hostName = target.hostName;
+        return mode === "tarball"
+          ? tarballDeliveryScript({
+              app,
+              hostTag: tag,
+              imageRef: ref,
+              hosts: [{ hostName, target: sshTarget }],
+              registry,
+            })
+          : registryPullDeliveryScript({
+              app,
+              hostName,
+              hostTag: tag,
+              imageRef: ref,
+              registry,
+              target: sshTarget,
+            });
+      });
+    // Secrets travel on stdin: the deployer's key for its own ssh, then the pull token (for the host to
+    // pull with, or for the deployer when it has to pull the image itself).
+    const stdin = pulumi
+      .all([target.connection, args.pullToken ?? ""])
+      .apply(([connection, token]) => `${connection.privateKey.trimEnd()}\n${token}\n`);
+    const run = new command.local.Command(
+      `${name}-${mode === "tarball" ? "load" : "pull"}`,
+      deployerCommandArgs(script, stdin, triggers),
+      { parent: this, dependsOn: args.after ? [args.after] : undefined },
+    );
 
     this.app = app;
     this.target = target;
+    this.log = run.stdout;
     // Whatever is built from these waits for the image to be on the host.
     this.imageRef = pulumi.all([imageRef, this.log]).apply(([ref]) => ref);
     this.hostTag = pulumi.all([hostTag, this.log]).apply(([tag]) => tag);

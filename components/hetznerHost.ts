@@ -19,11 +19,30 @@ export const HOST_DEFAULTS = {
   readinessTimeoutSeconds: 600,
 };
 
-/** Firewall rules: SSH from the allowed CIDRs, the app ports from anywhere, ICMPv6, nothing else. */
-export function firewallRules(sshAllowedCidrs: readonly string[], openPorts: readonly number[]) {
+/**
+ * Firewall rules: SSH from the allowed CIDRs and from the stack's other hosts (the relays of a
+ * delivery), the app ports from anywhere, ICMPv6, nothing else.
+ */
+export function firewallRules(
+  sshAllowedCidrs: readonly string[],
+  openPorts: readonly number[],
+  peerSshSources: readonly string[] = [],
+) {
   const anywhere = ["::/0"];
+  const peers = [...peerSshSources].sort();
   return [
     { direction: "in", protocol: "tcp", port: "22", sourceIps: [...sshAllowedCidrs], description: "ssh" },
+    ...(peers.length > 0
+      ? [
+          {
+            direction: "in",
+            protocol: "tcp",
+            port: "22",
+            sourceIps: peers,
+            description: "ssh from the stack's hosts",
+          },
+        ]
+      : []),
     { direction: "in", protocol: "icmp", sourceIps: anywhere, description: "icmpv6" },
     ...[...openPorts]
       .sort((a, b) => a - b)
@@ -56,6 +75,11 @@ export interface HetznerHostArgs {
   readonly sshPrivateKey: pulumi.Input<string>;
   /** Source CIDRs allowed to reach port 22. */
   readonly sshAllowedCidrs: readonly string[];
+  /**
+   * Networks of the stack's other hosts, allowed to reach SSH: during a delivery the hosts pass images on
+   * to each other, each with a key made for that delivery and a forced receive command. Default: none.
+   */
+  readonly peerSshSources?: pulumi.Input<string[]>;
   /** TCP ports the apps on this host publish. Default: none. */
   readonly openPorts?: readonly number[];
   /** What may replace the server. Default: `on-generation`. */
@@ -80,6 +104,10 @@ export class HetznerHost extends pulumi.ComponentResource implements HostTarget 
   /** The pinned host key line, for known_hosts on the deployer (public, not secret). */
   public readonly hostKey: pulumi.Output<string>;
   public readonly serverId: pulumi.Output<string>;
+  /** The /64 of the host's primary IPv6, known before the server exists (for the other hosts' firewalls). */
+  public readonly ipv6Network: pulumi.Output<string>;
+  /** The firewall, for whatever needs its rules in place first. */
+  public readonly firewall: hcloud.Firewall;
 
   constructor(name: string, args: HetznerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hcloud-deploy:host:HetznerHost", name, {}, opts);
@@ -96,11 +124,10 @@ export class HetznerHost extends pulumi.ComponentResource implements HostTarget 
       { parent: this },
     );
 
-    const firewall = new hcloud.Firewall(
-      `${name}-firewall`,
-      { rules: firewallRules(args.sshAllowedCidrs, args.openPorts ?? []), labels },
-      { parent: this },
-    );
+    const rules = pulumi
+      .output(args.peerSshSources ?? [])
+      .apply((peers) => firewallRules(args.sshAllowedCidrs, args.openPorts ?? [], peers));
+    const firewall = new hcloud.Firewall(`${name}-firewall`, { rules, labels }, { parent: this });
 
     const userData = pulumi.all([hostKey.publicKey, hostKey.privateKey]).apply(([publicKey, privateKey]) =>
       renderCloudInit({
@@ -163,7 +190,14 @@ export class HetznerHost extends pulumi.ComponentResource implements HostTarget 
     this.connection = afterReady(connection);
     this.hostKey = hostKey.publicKey;
     this.serverId = server.id;
-    this.registerOutputs({ address: this.address, hostKey: this.hostKey, serverId: this.serverId });
+    this.ipv6Network = primaryIp.ipNetwork;
+    this.firewall = firewall;
+    this.registerOutputs({
+      address: this.address,
+      hostKey: this.hostKey,
+      serverId: this.serverId,
+      ipv6Network: this.ipv6Network,
+    });
   }
 }
 

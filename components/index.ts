@@ -8,6 +8,8 @@ export { CiSetup } from "./ciSetup";
 export type { CiReviewers, CiSetupArgs } from "./ciSetup";
 export { Delivery, DELIVERY_MODES } from "./delivery";
 export type { DeliveryArgs, DeliveryMode } from "./delivery";
+export { DeliveryFanOut } from "./deliveryFanOut";
+export type { DeliveryFanOutArgs } from "./deliveryFanOut";
 export { HetznerHost, HOST_DEFAULTS, HOST_REPLACEMENT_POLICIES } from "./hetznerHost";
 export type { HetznerHostArgs, HostReplacementPolicy } from "./hetznerHost";
 export type { HostConnection, HostTarget } from "./hostTarget";

@@ -83,6 +83,7 @@ export function parseConfig(
       3600,
       DEFAULTS.readinessTimeoutSeconds,
     ),
+    deliveryParallelism: node(raw, "deliveryParallelism").integer(1, 64, DEFAULTS.deliveryParallelism),
   };
   checkSecrets(config, secrets);
   const ci = parseCiConfig(stack, raw.ci, { ...secrets.ci, registryPushToken: secrets.registryPushToken });
@@ -97,7 +98,12 @@ const OBJECT_KEYS: readonly ConfigKeyName[] = [
   "imagePins",
   "ci",
 ];
-const STRING_KEYS: readonly ConfigKeyName[] = ["sshPublicKey", "hostReplacement", "readinessTimeoutSeconds"];
+const STRING_KEYS: readonly ConfigKeyName[] = [
+  "sshPublicKey",
+  "hostReplacement",
+  "readinessTimeoutSeconds",
+  "deliveryParallelism",
+];
 
 function readObject(cfg: pulumi.Config, k: ConfigKeyName): unknown {
   try {

@@ -4,6 +4,7 @@ import type { ImageSource, Registry } from "../components/appImage";
 import type { DeliveryMode } from "../components/delivery";
 import { HOST_DEFAULTS, HostReplacementPolicy } from "../components/hetznerHost";
 import { HealthCheck, RestartPolicy, SERVICE_DEFAULTS } from "../components/service";
+import { DEFAULT_PARALLELISM } from "../components/shell/tarball";
 import type { CiConfig } from "./ci";
 import { CONFIG_DEFAULTS } from "./schema";
 /** Hetzner Cloud locations (the API's `location.name`). */
@@ -27,6 +28,7 @@ export const DEFAULTS = {
   healthIntervalSeconds: SERVICE_DEFAULTS.health.intervalSeconds,
   hostReplacement: HOST_DEFAULTS.replacementPolicy,
   readinessTimeoutSeconds: HOST_DEFAULTS.readinessTimeoutSeconds,
+  deliveryParallelism: DEFAULT_PARALLELISM,
   registry: CONFIG_DEFAULTS.registry,
 };
 
@@ -72,6 +74,8 @@ export interface DeployConfig {
   readonly sshAllowedCidrs: readonly string[];
   readonly hostReplacement: HostReplacementPolicy;
   readonly readinessTimeoutSeconds: number;
+  /** Hosts one app's delivery works on at once, and the longest relay chain between them. */
+  readonly deliveryParallelism: number;
   /** The opt-in GitHub setup; `{ enabled: false }` unless hcloud-deploy:ci turns it on. */
   readonly ci: CiConfig;
   readonly secrets: {

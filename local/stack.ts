@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { mkdir, symlink } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";
 import { run } from "./exec";
@@ -110,4 +111,14 @@ export async function pinImages(
     if (current[app] === ref) continue;
     await pulumi(["config", "set", "--stack", stack, "--path", `hcloud-deploy:imagePins.${app}`, ref], opts);
   }
+}
+
+/** Copies the project's tracked files to `dest` (a stack run there edits app sources and its stack file). */
+export async function copyProject(root: string, dest: string): Promise<void> {
+  const files = (await run("git", ["-C", root, "ls-files", "-z"])).stdout.split("\0").filter(Boolean);
+  for (const file of files) {
+    await mkdir(path.dirname(path.join(dest, file)), { recursive: true });
+    await run("cp", ["-p", path.join(root, file), path.join(dest, file)]);
+  }
+  await symlink(path.join(root, "node_modules"), path.join(dest, "node_modules"));
 }

@@ -33,6 +33,10 @@ export function hostTagOf(app: string, digestRef: string): string {
 export const PATHS = {
   /** Host: compressed image streams while they arrive (survives a reboot, unlike /tmp). */
   staging: "/var/tmp/hcloud-deploy",
+  /** Host: per delivery, its receive script, relay key and status files (tmpfs: gone after a reboot). */
+  control: "/run/hcloud-deploy",
+  /** Host: the keys of host-to-host relays, each for one delivery and a forced receive command only. */
+  relayKeys: "/root/.ssh/authorized_keys2",
   /** Host: per app, its env files (0600). */
   appConfig: "/etc/hcloud-deploy",
   /** Host: throwaway Docker client configs for registry logins, on tmpfs. */

@@ -1,4 +1,5 @@
-import { HostImage, PATHS, sayFunction, shQuote } from "./prelude";
+import { FAIL_FUNCTION, HostImage, PATHS, sayFunction, shQuote } from "./prelude";
+import { deployerSsh, onHost, SshTarget } from "./ssh";
 
 export interface RegistryPullArgs extends HostImage {
   /** Digest-pinned reference to pull. */
@@ -9,7 +10,7 @@ export interface RegistryPullArgs extends HostImage {
 /**
  * Host side of registry delivery. Stdin: the read-only pull token. The login lives in a throwaway
  * Docker config directory on tmpfs, is logged out and deleted on every exit path, so no credential
- * stays on the host.
+ * stays on the host. Every failure is one line.
  */
 export function registryPullScript(args: RegistryPullArgs): string {
   const { server, username } = args.registry;
@@ -25,11 +26,47 @@ cfg=$(mktemp -d ${PATHS.pullConfig}.XXXXXX)
 trap 'docker --config "$cfg" logout ${shQuote(server)} >/dev/null 2>&1 || true; rm -rf "$cfg"' EXIT
 # docker login warns on stderr about storing the credential; it lives on tmpfs for seconds only.
 if ! login=$(docker --config "$cfg" login --username ${shQuote(username)} --password-stdin ${shQuote(server)} 2>&1); then
-  say "login to ${server} failed (is the pull token valid and allowed read:packages?): $login" >&2
+  say "login to ${server} failed (is the pull token valid and allowed read:packages?): $(printf '%s' "$login" | tr '\\n' ' ')" >&2
   exit 1
 fi
-docker --config "$cfg" pull -q "$ref" >/dev/null
+if ! pulled=$(docker --config "$cfg" pull -q "$ref" 2>&1); then
+  pulled=$(printf '%s' "$pulled" | tr '\\n' ' ' | cut -c1-300)
+  case $pulled in
+    *"no space left on device"*)
+      root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)
+      say "disk full on the host while pulling the image ($(df -Pm "$root" | awk 'NR == 2 { print $4 }') MiB free in $root); the image was not pulled" >&2 ;;
+    *) say "docker pull failed: $pulled" >&2 ;;
+  esac
+  exit 1
+fi
 docker tag "$ref" "$tag"
 say "pulled $ref in $(( $(date +%s) - start ))s"
+`;
+}
+
+/**
+ * The deployer's side of registry delivery (bash): the shared SSH prelude (pinned key, fail fast with
+ * one line), then the host script above with the pull token on ssh's stdin. Stdin: the OpenSSH private
+ * key, then one line with the pull token. The host's own one-line cause ends the output on failure.
+ */
+export function registryPullDeliveryScript(args: RegistryPullArgs & { readonly target: SshTarget }): string {
+  return `set -euo pipefail
+${sayFunction(shQuote(args.app), shQuote(args.hostName))}
+${FAIL_FUNCTION}
+${deployerSsh(args.target)}
+token=""
+while IFS= read -r token && [ -z "$token" ]; do :; done
+check_host
+# The token reaches ssh through a pipe, never a file; the pull runs in the background so that a signal
+# stops it at once.
+mkfifo "$work/token"
+printf '%s\\n' "$token" > "$work/token" &
+token=""
+remote ${onHost(registryPullScript(args))} < "$work/token" > "$work/out" 2> "$work/err" &
+if wait $!; then cat "$work/out"; exit 0; fi
+cat "$work/out"
+cause=$(tr -d '\\r' < "$work/err" | grep -v '^$' | tail -n 1) || true
+cause=\${cause#hcloud-deploy: * on *: }
+fail "\${cause:-the connection to the host broke off}"
 `;
 }

@@ -29,27 +29,16 @@ export function onHost(script: string): string {
 export const CONNECT_TIMEOUT_SECONDS = 5;
 
 /**
- * Bash lines that open the deployer's side of every SSH conversation with one host. They need `fail`
- * (see the prelude) and leave `$work`, a private directory, for the caller.
+ * Bash lines that open the deployer's side of every SSH conversation. They need `fail` (see the prelude)
+ * and leave `$work`, a private directory, for the caller.
  *
  * Stdin must start with the OpenSSH private key (up to its END line); the rest of stdin is left for the
  * caller. The key goes into a private ssh-agent and never touches a disk. On every exit — success,
  * failure, SIGINT/SIGTERM/SIGHUP, or the death of the process that started the script (pulumi killed) —
- * the caller's `cleanup_hook` (when defined) runs, then every child process, the agent and `$work` go.
- *
- * Defines `remote <command> [args]` (OpenSSH, strict checking against the pinned key only, key
- * authentication only, never prompting) and `check_host`, which dials once and fails with one line
- * naming the cause: a host key that is not the pinned one (both fingerprints), or an unreachable host.
+ * the caller's `cleanup_hook` (when defined) runs, then every child process (master connections
+ * included), the agent and `$work` go.
  */
-export function deployerSsh(target: SshTarget): string {
-  const expected = parsePublicKey(target.hostKey).fingerprint;
-  const where = target.port === 22 ? `[${target.address}]` : `[${target.address}]:${target.port}`;
-  const options = [
-    `-p ${target.port} -o IdentityAgent="$work/agent.sock" -o IdentitiesOnly=yes -o IdentityFile="$work/id.pub"`,
-    `-o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$work/known_hosts"`,
-    `-o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=${CONNECT_TIMEOUT_SECONDS}`,
-    `-o ServerAliveInterval=15 -o ServerAliveCountMax=4 -o LogLevel=ERROR`,
-  ].join(" ");
+export function deployerSession(): string {
   return `# Our own process group, so that everything this script starts can be stopped together, even when
 # the command provider SIGKILLs the script itself (it does on cancellation).
 read -r _ _ _ _ pgid _ < /proc/$$/stat
@@ -93,21 +82,73 @@ parent=$PPID
 ( while kill -0 "$parent" 2>/dev/null && kill -0 $$ 2>/dev/null; do sleep 1; done
   if ! kill -0 $$ 2>/dev/null; then kill "$agent_pid" 2>/dev/null; rm -rf "$work"; fi
   kill -TERM -- -$$ 2>/dev/null ) &
-
-printf '%s\\n' ${shQuote(knownHostsLine(target))} > "$work/known_hosts"
-remote() { ssh ${options} ${shQuote(`${target.user}@${target.address}`)} "$@"; }
-
-check_host() {
-  local err presented
-  err=$(remote true 2>&1) && return 0
-  presented=$(ssh-keyscan -T ${CONNECT_TIMEOUT_SECONDS} -t ed25519 -p ${target.port} ${shQuote(target.address)} 2>/dev/null |
-    ssh-keygen -lf - 2>/dev/null | awk '{ print $2; exit }') || true
-  if [ -n "$presented" ] && [ "$presented" != ${shQuote(expected)} ]; then
-    fail "host key mismatch at ${where}: expected ${expected}, presented $presented (a replaced server, or someone in between); nothing was sent"
-  elif [ -z "$presented" ]; then
-    fail "unreachable at ${where}: $(printf '%s' "$err" | tr -d '\\r' | tail -n 1)"
-  fi
-  fail "ssh to ${where} failed: $(printf '%s' "$err" | tr -d '\\r' | tail -n 1)"
+`;
 }
+
+/**
+ * Bash lines (after deployerSession) that pin the hosts' keys and define, for host number i (0-based,
+ * in the order given):
+ * - `connect i`: opens one authenticated master connection that later `rsh i` calls share (one
+ *   handshake per host and delivery); on failure prints one line naming the cause — a host key that is
+ *   not the pinned one (both fingerprints), or an unreachable host — and returns 1, within 10 s;
+ * - `rsh i <command> [args]`: OpenSSH to host i, strict checking against the pinned key only, key
+ *   authentication only, never prompting.
+ */
+export function sshHosts(targets: readonly SshTarget[]): string {
+  const words = (f: (t: SshTarget) => string | number) => targets.map((t) => shQuote(f(t))).join(" ");
+  const options = [
+    `-o IdentityAgent="$work/agent.sock" -o IdentitiesOnly=yes -o IdentityFile="$work/id.pub"`,
+    `-o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$work/known_hosts"`,
+    `-o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=${CONNECT_TIMEOUT_SECONDS}`,
+    `-o ServerAliveInterval=15 -o ServerAliveCountMax=4 -o LogLevel=ERROR`,
+  ].join(" ");
+  return `host_addr=(${words((t) => t.address)})
+host_port=(${words((t) => t.port)})
+host_user=(${words((t) => t.user)})
+host_fpr=(${words((t) => parsePublicKey(t.hostKey).fingerprint)})
+printf '%s\\n' ${targets.map((t) => shQuote(knownHostsLine(t))).join(" ")} > "$work/known_hosts"
+rsh() {
+  local i=$1; shift
+  ssh ${options} -o ControlPath="$work/cm.$i" -p "\${host_port[i]}" "\${host_user[i]}@\${host_addr[i]}" "$@"
+}
+host_where() {
+  if [ "\${host_port[$1]}" = 22 ]; then printf '[%s]' "\${host_addr[$1]}"; else printf '[%s]:%s' "\${host_addr[$1]}" "\${host_port[$1]}"; fi
+}
+connect() {
+  local i=$1 pid err presented where
+  rm -f "$work/up.$i"
+  ssh ${options} -o ControlPath="$work/cm.$i" -o ControlMaster=yes -o ControlPersist=no \\
+    -o PermitLocalCommand=yes -o LocalCommand="touch $work/up.$i" -N -p "\${host_port[i]}" \\
+    "\${host_user[i]}@\${host_addr[i]}" < /dev/null > /dev/null 2> "$work/dial.$i" &
+  pid=$!
+  while [ ! -e "$work/up.$i" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+  [ -e "$work/up.$i" ] && return 0
+  wait "$pid" 2>/dev/null || true
+  err=$(tr -d '\\r' < "$work/dial.$i" | grep -v '^$' | tail -n 1)
+  where=$(host_where "$i")
+  case $err in
+    *"connect to host"*) echo "unreachable at $where: $err"; return 1 ;;
+  esac
+  presented=$(ssh-keyscan -T ${CONNECT_TIMEOUT_SECONDS} -t ed25519 -p "\${host_port[i]}" "\${host_addr[i]}" 2>/dev/null |
+    ssh-keygen -lf - 2>/dev/null | awk '{ print $2; exit }') || true
+  if [ -n "$presented" ] && [ "$presented" != "\${host_fpr[i]}" ]; then
+    echo "host key mismatch at $where: expected \${host_fpr[i]}, presented $presented (a replaced server, or someone in between); nothing was sent"
+  elif [ -z "$presented" ]; then
+    echo "unreachable at $where: $err"
+  else
+    echo "ssh to $where failed: $err"
+  fi
+  return 1
+}
+`;
+}
+
+/**
+ * The prelude for scripts that talk to one host: deployerSession and sshHosts for that host, plus
+ * `remote <command> [args]` and `check_host`, which connects (see `connect`) or fails with its one line.
+ */
+export function deployerSsh(target: SshTarget): string {
+  return `${deployerSession()}${sshHosts([target])}remote() { rsh 0 "$@"; }
+check_host() { connect 0 > "$work/problem" || fail "$(cat "$work/problem")"; }
 `;
 }

@@ -1,129 +1,202 @@
-import { FAIL_FUNCTION, HostImage, messagePrefix, PATHS, sayFunction, shQuote } from "./prelude";
-import { deployerSsh, onHost, SshTarget } from "./ssh";
+import { deployerStages, receiveScriptVariable } from "./deployerStages";
+import { packFunction } from "./pack";
+import { PATHS, shQuote } from "./prelude";
+import { cleanupScript, receiveScript, tagScript } from "./stages";
+import { deployerSession, onHost, sshHosts, SshTarget } from "./ssh";
 
-/**
- * Tarball delivery, as separable stages: probe (does the host have it?), pack (docker save), compress
- * (zstd, all cores), stream (ssh, with checksum and progress), verify, load and confirm on the host.
- * Each host-side stage is its own script so tests can drive them one by one, and so a later step can
- * put a "which layers does the host lack" stage between probe and pack.
- */
-
-function say(image: HostImage): string {
-  return sayFunction(shQuote(image.app), shQuote(image.hostName));
-}
-
-/** Host stage: prints the ID of the image under the host tag, or nothing when the host lacks it. */
-export function probeScript(image: HostImage): string {
-  return `docker image inspect --format '{{.Id}}' ${shQuote(image.hostTag)} 2>/dev/null || true`;
-}
-
-/** Host stage: stores the compressed stream from stdin at $1; never loads anything. */
-export function receiveScript(): string {
-  return `set -eu
-umask 077
-mkdir -p ${PATHS.staging}
-# Leftovers of transfers that were cut off long ago.
-find ${PATHS.staging} -name '*.partial' -mmin +120 -delete 2>/dev/null || true
-cat > "$1"
-`;
-}
-
-/**
- * Host stage: checks the stored stream ($1) against the deployer's checksum ($2) before anything is
- * loaded, loads it, confirms the image ID is the expected one ($3) and tags it. The file goes in any case.
- */
-export function verifyAndLoadScript(image: HostImage): string {
-  return `set -eu
-${say(image)}
-file=$1 expected_sum=$2 expected_id=$3
-trap 'rm -f "$file"' EXIT
-actual_sum=$(sha256sum "$file" | cut -d' ' -f1)
-if [ "$actual_sum" != "$expected_sum" ]; then
-  say "checksum mismatch (expected $expected_sum, got $actual_sum): the transfer was cut off or corrupted; nothing was loaded" >&2
-  exit 1
-fi
-if ! loaded=$(zstd -dcq "$file" | docker load 2>&1); then
-  say "docker load failed: $loaded" >&2
-  exit 1
-fi
-actual_id=$(docker image inspect --format '{{.Id}}' "$expected_id" 2>/dev/null || true)
-if [ "$actual_id" != "$expected_id" ]; then
-  say "loaded image is not $expected_id (docker load said: $loaded)" >&2
-  exit 1
-fi
-docker tag "$expected_id" ${shQuote(image.hostTag)}
-`;
-}
-
-export interface TarballDeliveryArgs extends HostImage {
+export interface DeliveryHost {
+  /** Name used in every message about the host. */
+  readonly hostName: string;
   readonly target: SshTarget;
-  /** Digest-pinned reference the deployer saves (pulled first when it is not local). */
+}
+
+export interface TarballDeliveryArgs {
+  readonly app: string;
+  /** Tag the image carries on the hosts, derived from its digest (see hostTagOf). */
+  readonly hostTag: string;
+  /** Digest-pinned reference the deployer saves (pulled first when no host has it and it is not local). */
   readonly imageRef: string;
+  /** Where it goes; with more than one, hosts that lack the same layers share one stream through relays. */
+  readonly hosts: readonly DeliveryHost[];
   /** Registry to log in to when the deployer has to pull and a token came on stdin. */
   readonly registry: { readonly server: string; readonly username: string };
+  /** Hosts worked on at once, and the longest relay chain (1: no relays). Default: 8. */
+  readonly parallelism?: number;
+  /**
+   * When set (a fan-out ahead of per-host deliveries), a host that fails is reported and left to its own
+   * delivery, which tries again directly and fails with its own line. Default: false, a failure ends the
+   * script with `hcloud-deploy: <app> on <host>: <cause>` as its last line.
+   */
+  readonly leaveFailuresToHosts?: boolean;
 }
+
+export const DEFAULT_PARALLELISM = 8;
 
 /**
  * The deployer's side of a tarball delivery (bash). Stdin: the OpenSSH private key, then optionally one
- * line with a registry pull token. Secrets never reach argv, the environment of other processes, or logs.
+ * line with a registry pull token. Asks every host first (one round trip over one connection): a host
+ * that has the image costs nothing more, not even a pull on the deployer. The others get only the layers
+ * they lack, packed once per set of missing layers and streamed once from the deployer through a chain
+ * of hosts that store and pass it on; every host checks the deployer's checksum before it loads. A
+ * broken relay falls back to a direct stream, an engine that refuses a partial archive to the full one.
  */
 export function tarballDeliveryScript(args: TarballDeliveryArgs): string {
-  const { registry } = args;
+  const image = { app: args.app, hostTag: args.hostTag };
+  const names = args.hosts.map((h) => h.hostName);
   return `set -euo pipefail
-${say(args)}
-${FAIL_FUNCTION}
-${deployerSsh(args.target)}
-ref=${shQuote(args.imageRef)}
-partial=""
+app=${shQuote(args.app)} ref=${shQuote(args.imageRef)} host_tag=${shQuote(args.hostTag)}
+parallelism=${args.parallelism ?? DEFAULT_PARALLELISM} leave_failures=${args.leaveFailuresToHosts ? 1 : 0}
+ctl_root=${PATHS.control}
+host_name=(${names.map(shQuote).join(" ")})
+say() { printf 'hcloud-deploy: %s on %s: %s\\n' "$app" ${shQuote(names.join(", "))} "$*"; }
+say_at() { local i=$1; shift; printf 'hcloud-deploy: %s on %s: %s\\n' "$app" "\${host_name[i]}" "$*"; }
+fail() { say "$*" >&2; exit 1; }
+${deployerSession()}${sshHosts(args.hosts.map((h) => h.target))}${deployerStages(image)}${packFunction()}${receiveScriptVariable(receiveScript(args.app))}
+delivery=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \\n')
+declare -A attempt=() upstream=() downstream=() pending=()
+declare -A tries=()
+# On every exit: hosts with files or a relay key of an attempt that did not reach its load stage.
 cleanup_hook() {
-  if [ -n "$partial" ]; then remote ${onHost('rm -f "$1"')} "$partial" >/dev/null 2>&1; fi
+  local i
+  local -a pids=()
+  for i in "\${!pending[@]}"; do
+    rsh "$i" ${onHost(cleanupScript(image))} "\${pending[$i]}" > /dev/null 2>&1 &
+    pids+=($!)
+  done
+  [ "\${#pids[@]}" -eq 0 ] || wait "\${pids[@]}" 2> /dev/null || true
 }
-# After the key, stdin may hold one line: a registry token, for pulling to the deployer.
+# A host that cannot be delivered to: its own delivery fails with one line, or gets its turn (fan-out).
+host_failed() {
+  if [ "$leave_failures" = 0 ]; then say_at "$1" "$2" >&2; exit 1; fi
+  say_at "$1" "$2; its own delivery tries again directly"
+}
+# After the key, stdin may hold a registry token (its first non-empty line), for pulling to the deployer.
 token=""
-IFS= read -r token || true
-check_host
+while IFS= read -r token && [ -z "$token" ]; do :; done
+relay=""
+[ "\${#host_name[@]}" -gt 1 ] && [ "$parallelism" -gt 1 ] && relay=relay
 
-# Stage: the image must be on the deployer.
-if ! docker image inspect "$ref" >/dev/null 2>&1; then
+# Stage: ask every host what it has (and let it make a relay key for this delivery).
+hosts=("\${!host_name[@]}")
+run_jobs probe_host "\${hosts[@]}"
+need=()
+for i in "\${hosts[@]}"; do
+  if [ -s "$work/problem.$i" ]; then host_failed "$i" "$(cat "$work/problem.$i")"; continue; fi
+  [ -z "$relay" ] || pending[$i]=$delivery
+  id=$(awk '$1 == "tag" { print $2 }' "$work/probe.$i")
+  if [ -n "$id" ]; then say_at "$i" "$id already on the host; nothing transferred"; else need+=("$i"); fi
+done
+[ "\${#need[@]}" -gt 0 ] || exit 0
+
+# Stage: the image on the deployer, pulled with the read-only token only if it is not there.
+if ! docker image inspect "$ref" > /dev/null 2>&1; then
   say "pulling $ref to the deployer"
   export DOCKER_CONFIG="$work/docker"
   mkdir -p "$DOCKER_CONFIG"
   if [ -n "$token" ]; then
-    printf '%s' "$token" | docker login --username ${shQuote(registry.username)} --password-stdin ${shQuote(registry.server)} >/dev/null
+    printf '%s' "$token" | docker login --username ${shQuote(args.registry.username)} --password-stdin \\
+      ${shQuote(args.registry.server)} > /dev/null 2> "$work/pull.err" ||
+      fail "cannot log in to ${args.registry.server} on the deployer: $(cause_of "$work/pull.err" "docker login failed")"
   fi
-  docker pull -q "$ref" >/dev/null
+  bg docker pull -q "$ref" > /dev/null 2> "$work/pull.err" ||
+    fail "cannot pull $ref to the deployer: $(cause_of "$work/pull.err" "docker pull failed")"
 fi
+token=""
 image_id=$(docker image inspect --format '{{.Id}}' "$ref")
-image_size=$(docker image inspect --format '{{.Size}}' "$ref")
+read -ra diff_ids <<< "$(docker image inspect --format '{{range .RootFS.Layers}}{{.}} {{end}}' "$ref")"
 
-# Stage: probe. The same image under the same tag means there is nothing to send.
-if [ "$(remote ${onHost(probeScript(args))})" = "$image_id" ]; then
-  say "$image_id already on the host; nothing transferred"
-  exit 0
-fi
+# Stage: per host, what to send — nothing but a tag, the layers after the ones it shares, or all.
+declare -A shared=()
+tag_only=()
+for i in "\${need[@]}"; do
+  if grep -q "^image $image_id" "$work/probe.$i"; then tag_only+=("$i"); continue; fi
+  shared[$i]=$(shared_layers "$work/probe.$i")
+  if [ "\${shared[$i]}" -gt 0 ] && grep -qx 'store containerd' "$work/probe.$i"; then
+    say_at "$i" "its engine keeps images in containerd, which loads no partial archives: sending the whole image"
+    shared[$i]=0
+  fi
+done
+tag_host() {
+  if rsh "$1" ${onHost(tagScript(image))} "$image_id" > /dev/null 2> "$work/err.$1"; then : > "$work/load.$1"; else echo 1 > "$work/load.$1"; fi
+}
+run_jobs tag_host "\${tag_only[@]}"
+for i in "\${tag_only[@]}"; do
+  if [ -s "$work/load.$i" ]; then host_failed "$i" "tagging failed: $(cause_of "$work/err.$i" "ssh ended")"; continue; fi
+  say_at "$i" "$image_id was on the host under another name; tagged $host_tag, nothing transferred"
+done
 
-# Stages: pack, compress, stream. The checksum is taken from the very bytes that go on the wire.
-say "sending $ref ($((image_size / 1048576)) MiB unpacked)"
-partial="${PATHS.staging}/${args.app}.\${image_id#sha256:}.$$.partial"
-mkfifo "$work/tap" "$work/progress"
-sha256sum < "$work/tap" > "$work/sum" &
-sum_pid=$!
-awk -v RS='[\\r\\n]' -v prefix="${messagePrefix(args.app, args.hostName)}" '
-  / copied, / { t = $(NF-3) + 0; bytes = $1; rate = $(NF-1) " " $NF
-                if (t >= due) { printf "%s%.1f MiB sent, %s\\n", prefix, bytes / 1048576, rate; fflush(); due = t + 5 } }
-  END { if (bytes != "") printf "%ssent %.1f MiB compressed in %ss, %s\\n", prefix, bytes / 1048576, t, rate }
-' < "$work/progress" &
-meter_pid=$!
-docker save "$ref" \\
-  | zstd -T0 -3 -q -c \\
-  | tee "$work/tap" \\
-  | dd bs=1M iflag=fullblock status=progress 2> "$work/progress" \\
-  | remote ${onHost(receiveScript())} "$partial"
-wait "$sum_pid" "$meter_pid"
+pack_source() {
+  if [ "$1" = 0 ]; then docker save "$ref"; else pack_layers "$work/save" "$1"; fi
+}
+${deliverLoop()}`;
+}
 
-# Stages: verify, load, confirm (on the host; it removes the stream file itself).
-remote ${onHost(verifyAndLoadScript(args))} "$partial" "$(cut -d' ' -f1 "$work/sum")" "$image_id"
-partial=""
-say "loaded $image_id as ${args.hostTag} in \${SECONDS}s"
+/** Sends each set of hosts that share k layers its pack: chains of up to $parallelism, then retries. */
+function deliverLoop(): string {
+  return `# deliver <k> <host>…: one chain, armed, fed, and loaded on every host.
+deliver() {
+  local k=$1 j i label
+  shift
+  local -a chain=("$@") armed=()
+  upstream=() downstream=()
+  for j in "\${!chain[@]}"; do
+    i=\${chain[j]}
+    tries[$i]=$((\${tries[$i]:-0} + 1))
+    # The first try uses the token the probe made the relay key under.
+    attempt[$i]=$delivery
+    [ "\${tries[$i]}" -eq 1 ] || attempt[$i]=$delivery-\${tries[$i]}
+    pending[$i]=\${attempt[$i]}
+    [ "$j" -eq 0 ] || upstream[$i]=\${chain[j-1]}
+    [ "$((j + 1))" -ge "\${#chain[@]}" ] || downstream[$i]=\${chain[j+1]}
+  done
+  run_jobs arm_host "\${chain[@]}"
+  for i in "\${chain[@]}"; do
+    if [ -s "$work/problem.$i" ]; then host_failed "$i" "$(cat "$work/problem.$i")"; else armed+=("$i"); fi
+  done
+  if [ "\${#armed[@]}" -ne "\${#chain[@]}" ]; then
+    [ "\${#armed[@]}" -eq 0 ] || deliver "$k" "\${armed[@]}"
+    return
+  fi
+  run_jobs link_host "\${chain[@]:0:\${#chain[@]}-1}"
+  label=\${host_name[chain[0]]}
+  for i in "\${chain[@]:1}"; do label+=" → \${host_name[i]}"; done
+  if [ "$k" -gt 0 ] && [ ! -d "$work/save" ]; then
+    mkdir "$work/save"
+    bg bash -o pipefail -c 'docker save "$1" | tar -x -C "$2"' save "$ref" "$work/save" 2> "$work/pack.err" ||
+      fail "saving the image on the deployer failed: $(cause_of "$work/pack.err" "docker save failed")"
+  fi
+  kind=full
+  [ "$k" -eq 0 ] || kind=partial
+  if [ ! -e "$work/sum.$k" ]; then
+    if [ "$k" -eq 0 ]; then say "sending $ref (\${#diff_ids[@]} layers) to $label"; else say "sending layers $((k + 1))-\${#diff_ids[@]} of \${#diff_ids[@]} of $ref (the hosts hold the others) to $label"; fi
+  fi
+  stream "$k" "\${chain[0]}" "$label"
+  run_jobs load_host "\${chain[@]}"
+  local mib
+  mib=$(awk -v b="$(stat -c %s "$work/pack.$k.zst")" 'BEGIN { printf "%.1f", b / 1048576 }')
+  for i in "\${chain[@]}"; do
+    unset "pending[$i]"
+    case $(cat "$work/load.$i" 2> /dev/null) in
+      0) say_at "$i" "loaded $image_id as $host_tag ($mib MiB compressed\${upstream[$i]+, relayed by \${host_name[upstream[$i]]}}) in \${SECONDS}s" ;;
+      "$partial_refused") refused+=("$i") ;;
+      "$stream_broken") if [ -n "\${upstream[$i]:-}" ]; then broken+=("$i"); else host_failed "$i" "$(cause_of "$work/err.$i" "the stream broke off")"; fi ;;
+      *) host_failed "$i" "$(cause_of "$work/err.$i" "the connection to the host broke off")" ;;
+    esac
+  done
+}
+for k in $(for i in "\${!shared[@]}"; do echo "\${shared[$i]}"; done | sort -nu); do
+  group=()
+  for i in "\${need[@]}"; do [ "\${shared[$i]:-}" != "$k" ] || group+=("$i"); done
+  refused=() broken=()
+  for ((start = 0; start < \${#group[@]}; start += parallelism)); do deliver "$k" "\${group[@]:start:parallelism}"; done
+  for i in "\${broken[@]}"; do
+    say_at "$i" "the relay did not bring the whole stream: sending it directly"
+    deliver "$k" "$i"
+  done
+  for i in "\${refused[@]}"; do
+    say_at "$i" "its engine refused an archive without the layers it holds: sending the whole image"
+    deliver 0 "$i"
+  done
+done
 `;
 }

@@ -3,7 +3,7 @@
 // own ports and host names so a running `npm run local:up` is not disturbed. Needs root and a `pulumi`
 // on PATH (scripts/test-all.sh puts the toolchain there); without one the suite is skipped, saying why.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
@@ -12,6 +12,7 @@ import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../../local/environment
 import { HARNESS_STATE_ROOT } from "../../local/dockerd";
 import {
   buildLocalImage,
+  copyProject,
   LocalApp,
   localApps,
   pinImages,
@@ -41,16 +42,6 @@ let work: string;
 let env: LocalEnv;
 let opts: { cwd: string; env: NodeJS.ProcessEnv };
 let apps: LocalApp[];
-
-/** Copies the tracked project files (the e2e edits app sources and the stack file of its copy). */
-async function copyProject(dest: string): Promise<void> {
-  const files = (await run("git", ["-C", ROOT, "ls-files", "-z"])).stdout.split("\0").filter(Boolean);
-  for (const file of files) {
-    await mkdir(path.dirname(path.join(dest, file)), { recursive: true });
-    await run("cp", ["-p", path.join(ROOT, file), path.join(dest, file)]);
-  }
-  await symlink(path.join(ROOT, "node_modules"), path.join(dest, "node_modules"));
-}
 
 async function buildAndPin(names: string[]): Promise<Record<string, string>> {
   const refs: Record<string, string> = {};
@@ -89,7 +80,11 @@ async function deliveryLogs(app: string): Promise<Record<string, string>> {
   return Object.fromEntries(
     resources
       .map((r) => [r.urn.split("::").pop() as string, r.outputs?.stdout ?? ""])
-      .filter(([name]) => name.startsWith(`${app}-on-`) && name.endsWith("-delivery-load")),
+      .filter(
+        ([name]) =>
+          (name.startsWith(`${app}-on-`) && name.endsWith("-delivery-load")) ||
+          name === `${app}-fan-out-ship`,
+      ),
   );
 }
 
@@ -111,7 +106,7 @@ function runCaptured(command: string, args: string[]): Promise<{ code: number; o
 describeE2e("the local stack on the real Pulumi engine", () => {
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), "hcd-e2e-"));
-    await copyProject(work);
+    await copyProject(ROOT, work);
     env = await startLocalEnv({
       dir: path.join(HARNESS_STATE_ROOT, "e2e"),
       apiPort: API_PORT,
@@ -165,6 +160,7 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     const changed = (preview.steps as { op: string; urn: string }[]).filter((s) => s.op !== "same");
     const names = [...new Set(changed.map((s) => s.urn.split("::").pop() as string))].sort();
     expect(names).toEqual([
+      "web-fan-out-ship",
       "web-on-local-1-delivery-load",
       "web-on-local-1-service-run",
       "web-on-local-2-delivery-load",
@@ -196,14 +192,21 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     const urls = await appUrls();
     for (const url of urls.web) expect([url, await answers(url)]).toEqual([url, "web v1"]);
     expect(await answers(urls.api[0])).toBe("api v1");
-    // Both hosts still had web v1: the deliveries only probed, nothing was built or transferred.
+    // Both hosts still had web v1: the deliveries only asked them, nothing was pulled, built or sent.
     const logs = await deliveryLogs("web");
     expect(Object.keys(logs).sort()).toEqual([
+      "web-fan-out-ship",
       "web-on-local-1-delivery-load",
       "web-on-local-2-delivery-load",
     ]);
     for (const [name, log] of Object.entries(logs)) {
-      expect([name, log]).toEqual([name, expect.stringMatching(/already on the host; nothing transferred$/)]);
+      const lines = log.split("\n");
+      expect([name, lines.length]).toEqual([name, name === "web-fan-out-ship" ? 2 : 1]);
+      for (const line of lines)
+        expect([name, line]).toEqual([
+          name,
+          expect.stringMatching(/already on the host; nothing transferred$/),
+        ]);
     }
     expect((await run("docker", ["images", "-q"], { env: opts.env })).stdout).toBe(imagesBefore);
     expect((await bytesToHosts()) - sentBefore).toBeLessThan(256 * 1024);

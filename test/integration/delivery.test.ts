@@ -1,16 +1,10 @@
 // Delivery and services on simulated IPv6-only hosts, with real sshd, dockerd and registry. Runs the
 // very scripts `pulumi up` runs (the pure builders in components/shell). Needs root and
 // scripts/setup-machine.sh.
-import { hostTagOf } from "../../components/shell/prelude";
-import { shQuote } from "../../components/shell/prelude";
-import { registryPullScript } from "../../components/shell/registryPull";
+import { hostTagOf, shQuote } from "../../components/shell/prelude";
+import { registryPullDeliveryScript } from "../../components/shell/registryPull";
 import { serviceRemoveScript, serviceScript, ServiceSpec } from "../../components/shell/service";
-import {
-  probeScript,
-  receiveScript,
-  tarballDeliveryScript,
-  verifyAndLoadScript,
-} from "../../components/shell/tarball";
+import { armScript, loadScript, probeScript, receiveScript } from "../../components/shell/stages";
 import { DockerEngine, startDockerEngine } from "../../local/dockerd";
 import { delay, run } from "../../local/exec";
 import { buildHttpImage, pushImage } from "../../local/images";
@@ -18,8 +12,10 @@ import { LocalRegistry, startRegistry } from "../../local/registry";
 import { stopAllSimHosts } from "../../local/simhost";
 import {
   bytesSentTo,
+  deliverTarball,
   deployerKey,
   httpGet,
+  LayeredImages,
   repoDigestOf,
   runOnDeployer,
   runOnHost,
@@ -29,9 +25,11 @@ import {
 
 let registry: LocalRegistry;
 let deployer: DockerEngine;
+let layered: LayeredImages;
 let tarballHost: TestHost;
 let pullHost: TestHost;
 const refs: Record<"v1" | "v2" | "broken" | "big", string> = { v1: "", v2: "", broken: "", big: "" };
+const deployerEnv = () => ({ ...process.env, DOCKER_HOST: deployer.dockerHost });
 
 function service(ref: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec {
   return {
@@ -51,28 +49,31 @@ function service(ref: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec
   };
 }
 
-function tarball(host: TestHost, ref: string) {
-  const script = tarballDeliveryScript({
-    app: "web",
-    hostName: host.sim.name,
-    hostTag: hostTagOf("web", ref),
-    imageRef: ref,
-    target: host.target,
-    registry: { server: registry.host, username: registry.user },
-  });
-  return runOnDeployer(deployer, script, `${deployerKey.privateKey}\n`);
-}
+const tarball = (host: TestHost, ref: string) => deliverTarball(deployer, [host], ref);
 
 async function hostHasImage(host: TestHost, ref: string): Promise<boolean> {
-  const id = await runOnHost(
+  const result = await runOnHost(
     host,
-    probeScript({ app: "web", hostName: host.sim.name, hostTag: hostTagOf("web", ref) }),
+    `docker image inspect ${hostTagOf("web", ref)} >/dev/null 2>&1 && echo yes`,
   );
-  return id.stdout.trim() !== "";
+  return result.stdout.trim() === "yes";
 }
 
 async function stagedFiles(host: TestHost): Promise<string> {
-  return (await runOnHost(host, "ls -A /var/tmp/hcloud-deploy 2>/dev/null || true")).stdout.trim();
+  return (
+    await runOnHost(
+      host,
+      "ls -A /var/tmp/hcloud-deploy /run/hcloud-deploy 2>/dev/null | grep -v -e '^/' -e '^$' -e keys.lock || true",
+    )
+  ).stdout.trim();
+}
+
+/** Compressed size of the top layer of a local image, as the pack stage would send it. */
+async function compressedTopLayer(ref: string): Promise<number> {
+  const script = `set -euo pipefail; d=$(mktemp -d); docker save "$0" | tar -x -C "$d"
+top=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]))[0].Layers.pop())' "$d/manifest.json")
+zstd -T0 -3 -q -c "$d/$top" | wc -c; rm -rf "$d"`;
+  return Number((await run("bash", ["-c", script, ref], { env: deployerEnv() })).stdout.trim());
 }
 
 beforeAll(async () => {
@@ -82,15 +83,16 @@ beforeAll(async () => {
     startTestHost("it-tar", "fd5e:0:0:f1::1", [registry.host]),
     startTestHost("it-pull", "fd5e:0:0:f2::1", [registry.host]),
   ]);
+  layered = await LayeredImages.create(deployer, 8);
   const images = {
-    v1: await buildHttpImage(deployer, { tag: "it/web:v1", version: "web v1" }),
-    v2: await buildHttpImage(deployer, { tag: "it/web:v2", version: "web v2" }),
+    v1: await layered.build("it/web:v1", "web v1"),
+    v2: await layered.build("it/web:v2", "web v2"),
     // Listens on another port than the service expects, so it never answers its health check.
-    broken: await buildHttpImage(deployer, { tag: "it/web:broken", version: "broken", port: 9999 }),
-    big: await buildHttpImage(deployer, { tag: "it/web:big", version: "big", paddingMiB: 24 }),
+    broken: (await buildHttpImage(deployer, { tag: "it/web:broken", version: "broken", port: 9999 })).tag,
+    big: (await buildHttpImage(deployer, { tag: "it/web:big", version: "big", paddingMiB: 24 })).tag,
   };
-  for (const [name, image] of Object.entries(images)) {
-    const pushed = await pushImage(deployer, image, registry, "example-org/web", name);
+  for (const [name, tag] of Object.entries(images)) {
+    const pushed = await pushImage(deployer, { id: tag, tag }, registry, "example-org/web", name);
     refs[name as keyof typeof refs] = await repoDigestOf(deployer, pushed);
   }
 }, 300_000);
@@ -99,20 +101,19 @@ afterAll(async () => {
   await stopAllSimHosts();
   await deployer?.stop();
   await registry?.stop();
+  await layered?.remove();
 }, 120_000);
 
 describe("tarball delivery and health-gated services", () => {
   test("tarball delivery → load → run → the app answers over IPv6", async () => {
     const delivered = await tarball(tarballHost, refs.v1);
-    expect(delivered.stderr).toBe("");
-    expect(delivered.code).toBe(0);
-    expect(delivered.stdout).toMatch(
-      /hcloud-deploy: web on it-tar: sending .*@sha256:[0-9a-f]{64} \(\d+ MiB unpacked\)/,
+    expect([delivered.code, delivered.stderr]).toEqual([0, ""]);
+    expect(delivered.stdout).toContain(
+      `hcloud-deploy: web on it-tar: sending ${refs.v1} (3 layers) to it-tar\n`,
     );
     expect(delivered.stdout).toMatch(
-      /hcloud-deploy: web on it-tar: sent [\d.]+ MiB compressed in [\d.]+s, [\d.]+ [kMG]?B\/s/,
+      /hcloud-deploy: web on it-tar: loaded sha256:[0-9a-f]{64} as hcloud-deploy\/web:[0-9a-f]{64} \([\d.]+ MiB compressed\) in \d+s\n$/,
     );
-    expect(delivered.stdout).toMatch(/loaded sha256:[0-9a-f]{64} as hcloud-deploy\/web:[0-9a-f]{64}/);
     expect(await hostHasImage(tarballHost, refs.v1)).toBe(true);
     expect(await stagedFiles(tarballHost)).toBe("");
 
@@ -122,45 +123,57 @@ describe("tarball delivery and health-gated services", () => {
       "GREETING=hello\nTOKEN=s3cret\n",
     );
     expect([started.code, started.stderr]).toEqual([0, ""]);
-    expect(started.stdout).toContain("hcloud-deploy: web on it-tar: revision");
     expect(await httpGet(tarballHost.address, 8080)).toBe("web v1");
-
-    const envFiles = await runOnHost(tarballHost, "stat -c '%a %U' /etc/hcloud-deploy/web/*.env");
-    expect(envFiles.stdout.trim()).toBe("600 root");
     const argv = await runOnHost(tarballHost, "ps -eo args");
     expect(argv.stdout).not.toContain("s3cret");
-  });
-
-  test("the same service again changes nothing", async () => {
-    const again = await runOnHost(
-      tarballHost,
-      serviceScript(service(refs.v1)),
-      "GREETING=hello\nTOKEN=s3cret\n",
-    );
-    expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/revision \S+ already running/);
   });
 
   test("a second delivery of the same digest transfers nothing", async () => {
     const before = await bytesSentTo(tarballHost);
     const again = await tarball(tarballHost, refs.v1);
     const sent = (await bytesSentTo(tarballHost)) - before;
-    expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/already on the host; nothing transferred/);
-    expect(again.stdout).not.toContain("sending");
-    // Two SSH handshakes and a probe, no image data.
+    expect([again.code, again.stderr]).toEqual([0, ""]);
+    expect(again.stdout).toMatch(
+      /^hcloud-deploy: web on it-tar: sha256:[0-9a-f]{64} already on the host; nothing transferred\n$/,
+    );
+    // One SSH handshake and a probe, no image data.
     expect(sent).toBeLessThan(64 * 1024);
   });
 
-  test("redeploy of a new version", async () => {
-    expect((await tarball(tarballHost, refs.v2)).code).toBe(0);
+  test("a one-file change sends at most the compressed changed layer plus 64 KiB", async () => {
+    const layer = await compressedTopLayer(refs.v2);
+    const before = await bytesSentTo(tarballHost);
+    const delivered = await tarball(tarballHost, refs.v2);
+    const sent = (await bytesSentTo(tarballHost)) - before;
+    process.stderr.write(`one-file change: ${sent} bytes sent, compressed changed layer ${layer} bytes\n`);
+    expect([delivered.code, delivered.stderr]).toEqual([0, ""]);
+    expect(delivered.stdout).toContain(
+      `sending layers 3-3 of 3 of ${refs.v2} (the hosts hold the others) to it-tar`,
+    );
+    expect(sent).toBeLessThanOrEqual(layer + 64 * 1024);
+
     const started = await runOnHost(tarballHost, serviceScript(service(refs.v2)), "GREETING=hello\n");
     expect([started.code, started.stderr]).toEqual([0, ""]);
     expect(await httpGet(tarballHost.address, 8080)).toBe("web v2");
-    const containers = await runOnHost(tarballHost, "docker ps -a --format '{{.Names}} {{.Image}}'");
-    expect(containers.stdout.trim()).toBe(`web ${hostTagOf("web", refs.v2)}`);
     // The old image stays for a fast rollback.
     expect(await hostHasImage(tarballHost, refs.v1)).toBe(true);
+  });
+
+  test("a rollback to an image the host holds works on a deployer that does not have it", async () => {
+    const id = await run("docker", ["image", "inspect", "--format", "{{.Id}}", refs.v1], {
+      env: deployerEnv(),
+    });
+    await run("docker", ["rmi", "-f", id.stdout.trim()], { env: deployerEnv() });
+    expect(
+      (await run("docker", ["image", "inspect", refs.v1], { env: deployerEnv(), check: false })).code,
+    ).toBe(1);
+    // No token: the deployer could not pull even if it tried.
+    const rolledBack = await tarball(tarballHost, refs.v1);
+    expect([rolledBack.code, rolledBack.stderr]).toEqual([0, ""]);
+    expect(rolledBack.stdout).toMatch(/already on the host; nothing transferred\n$/);
+    expect(
+      (await run("docker", ["image", "inspect", refs.v1], { env: deployerEnv(), check: false })).code,
+    ).toBe(1);
   });
 
   test("an unhealthy new version leaves the old one serving", async () => {
@@ -171,20 +184,11 @@ describe("tarball delivery and health-gated services", () => {
       "hcloud-deploy: web on it-tar: health check GET / on port 8080 did not pass within 8s (HTTP 000); the previous version keeps serving",
     );
     expect(await httpGet(tarballHost.address, 8080)).toBe("web v2");
-    const containers = await runOnHost(tarballHost, "docker ps -a --format '{{.Names}}'");
-    expect(containers.stdout.trim()).toBe("web");
   });
 
   test("service removal takes away only the container its own deployment started", async () => {
     const stale = await runOnHost(tarballHost, serviceRemoveScript(service(refs.v1)));
     expect(stale.stdout).toContain("was started by another deployment; left in place");
-    // Same settings, another deployment: the old resource's delete after a server replacement.
-    const sameSettings = await runOnHost(
-      tarballHost,
-      serviceRemoveScript(service(refs.v2, { instance: "replaced" })),
-    );
-    expect(sameSettings.stdout).toContain("was started by another deployment; left in place");
-    expect(await httpGet(tarballHost.address, 8080)).toBe("web v2");
     const removed = await runOnHost(tarballHost, serviceRemoveScript(service(refs.v2)));
     expect(removed.stdout).toContain("removed web");
     expect((await runOnHost(tarballHost, "docker ps -aq")).stdout.trim()).toBe("");
@@ -192,42 +196,41 @@ describe("tarball delivery and health-gated services", () => {
 });
 
 describe("a partial or corrupted transfer is never loaded", () => {
-  const image = () => ({ app: "web", hostName: "it-tar", hostTag: hostTagOf("web", refs.big) });
+  const image = () => ({ app: "web", hostTag: hostTagOf("web", refs.big) });
+  const stage = (script: string, ...args: string[]) => `sh -c ${shQuote(script)} sh ${args.join(" ")}`;
 
-  async function compressedImage(): Promise<Buffer> {
-    const saved = await run("bash", ["-c", `docker save "$0" | zstd -T0 -3 -q -c | base64 -w0`, refs.big], {
-      env: { ...process.env, DOCKER_HOST: deployer.dockerHost },
-    });
-    return Buffer.from(saved.stdout, "base64");
-  }
-
-  async function sendAndVerify(data: Buffer, expectedSum: string, imageId: string) {
-    const file = "/var/tmp/hcloud-deploy/it-manual.partial";
-    const upload = await runOnHost(tarballHost, `sh -c ${shQuote(receiveScript())} sh ${file}`, data);
-    expect(upload.code).toBe(0);
-    return runOnHost(
+  async function sendAndLoad(data: Buffer, sum: string, id: string) {
+    const token = `it${Date.now()}`;
+    const armed = await runOnHost(
       tarballHost,
-      `sh -c ${shQuote(verifyAndLoadScript(image()))} sh ${file} ${expectedSum} ${imageId}`,
+      stage(armScript(image()), token, "-", "-", "22"),
+      `\n\n${receiveScript("web")}`,
     );
+    expect(armed.code).toBe(0);
+    const upload = await runOnHost(tarballHost, `sh /run/hcloud-deploy/web.${token}/recv`, data);
+    expect(upload.code).toBe(0);
+    return runOnHost(tarballHost, stage(loadScript(image()), token, sum, id, "full"));
   }
 
   test("a corrupted or truncated stream fails its checksum; nothing is loaded, nothing stays", async () => {
-    const data = await compressedImage();
+    const saved = await run("bash", ["-c", `docker save "$0" | zstd -T0 -3 -q -c | base64 -w0`, refs.big], {
+      env: deployerEnv(),
+    });
+    const data = Buffer.from(saved.stdout, "base64");
     const sum = (await run("sha256sum", [], { input: data })).stdout.split(" ")[0];
     const id = (
-      await run("docker", ["image", "inspect", "--format", "{{.Id}}", refs.big], {
-        env: { ...process.env, DOCKER_HOST: deployer.dockerHost },
-      })
+      await run("docker", ["image", "inspect", "--format", "{{.Id}}", refs.big], { env: deployerEnv() })
     ).stdout.trim();
     const corrupted = Buffer.from(data);
     corrupted[Math.floor(corrupted.length / 2)] ^= 0xff;
-    const truncated = data.subarray(0, Math.floor(data.length / 3));
-
-    for (const broken of [corrupted, truncated]) {
-      const result = await sendAndVerify(broken, sum, id);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`checksum mismatch (expected ${sum}, got `);
-      expect(result.stderr).toContain("nothing was loaded");
+    for (const broken of [corrupted, data.subarray(0, Math.floor(data.length / 3))]) {
+      const result = await sendAndLoad(broken, sum, id);
+      expect(result.code).toBe(4);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^hcloud-deploy: web on it-tar: checksum mismatch \\(expected ${sum}, got [0-9a-f]{64}\\): the transfer was cut off or corrupted; nothing was loaded\\n$`,
+        ),
+      );
       expect(await hostHasImage(tarballHost, refs.big)).toBe(false);
       expect(
         (await runOnHost(tarballHost, `docker image inspect ${id} >/dev/null 2>&1 && echo present`)).stdout,
@@ -236,13 +239,14 @@ describe("a partial or corrupted transfer is never loaded", () => {
     }
   });
 
-  test("a transfer cut off mid-stream fails, loads nothing and cleans up", async () => {
+  test("a transfer cut off mid-stream fails with one line, loads nothing and cleans up", async () => {
     // Slow the link so the stream is still running when the connection dies.
+    const link = `hcd-${tarballHost.sim.name}`;
     await run("tc", [
       "qdisc",
       "add",
       "dev",
-      `hcd-${tarballHost.sim.name}`,
+      link,
       "root",
       "tbf",
       "rate",
@@ -255,60 +259,79 @@ describe("a partial or corrupted transfer is never loaded", () => {
     try {
       const delivery = tarball(tarballHost, refs.big);
       await delay(2500);
-      // The ssh process carrying the stream is the one whose remote command is the receive stage.
-      const killed = await run("pkill", ["-f", "^ssh .*find /var/tmp/hcloud-deploy -name"], { check: false });
+      // The ssh process carrying the stream is the one running the receive script.
+      const killed = await run("pkill", ["-f", "^ssh .* sh /run/hcloud-deploy/web\\.[0-9a-f]+/recv$"], {
+        check: false,
+      });
       expect(killed.code).toBe(0);
       const result = await delivery;
-      expect(result.code).not.toBe(0);
-      expect(result.stdout).toContain("sending");
+      expect(result.code).toBe(1);
       expect(result.stdout).not.toContain("loaded sha256");
+      expect(result.stderr).toMatch(
+        /^hcloud-deploy: web on it-tar: (nothing arrived|checksum mismatch)[^\n]*\n$/,
+      );
     } finally {
-      await run("tc", ["qdisc", "del", "dev", `hcd-${tarballHost.sim.name}`, "root"], { check: false });
+      await run("tc", ["qdisc", "del", "dev", link, "root"], { check: false });
     }
     expect(await hostHasImage(tarballHost, refs.big)).toBe(false);
     expect(await stagedFiles(tarballHost)).toBe("");
   });
 });
 
-describe("registry pull delivery", () => {
-  const pull = (ref: string) =>
-    registryPullScript({
-      app: "web",
-      hostName: "it-pull",
-      hostTag: hostTagOf("web", ref),
-      imageRef: ref,
-      registry: { server: registry.host, username: registry.user },
-    });
+describe("registry pull delivery, run from the deployer", () => {
+  const pull = (ref: string, token: string) =>
+    runOnDeployer(
+      deployer,
+      registryPullDeliveryScript({
+        app: "web",
+        hostName: "it-pull",
+        hostTag: hostTagOf("web", ref),
+        imageRef: ref,
+        registry: { server: registry.host, username: registry.user },
+        target: pullHost.target,
+      }),
+      `${deployerKey.privateKey}\n${token}\n`,
+    );
 
   test("pulls by digest with the token on stdin and leaves no credential on the host", async () => {
-    const pulled = await runOnHost(pullHost, pull(refs.v1), registry.password);
+    const pulled = await pull(refs.v1, registry.password);
     expect([pulled.code, pulled.stderr]).toEqual([0, ""]);
-    expect(pulled.stdout).toMatch(/hcloud-deploy: web on it-pull: pulled .*@sha256:[0-9a-f]{64} in \d+s/);
+    expect(pulled.stdout).toMatch(/^hcloud-deploy: web on it-pull: pulled .*@sha256:[0-9a-f]{64} in \d+s\n$/);
     expect(await hostHasImage(pullHost, refs.v1)).toBe(true);
-
     const leftovers = await runOnHost(
       pullHost,
       `grep -rlsF -- "$(cat)" /root /run /tmp /etc /var/tmp 2>/dev/null; ls /run | grep hcloud-deploy-pull; ls /root/.docker 2>/dev/null; true`,
       registry.password,
     );
     expect(leftovers.stdout.trim()).toBe("");
-
     const started = await runOnHost(pullHost, serviceScript(service(refs.v1, { hostName: "it-pull" })), "");
     expect(started.code).toBe(0);
     expect(await httpGet(pullHost.address, 8080)).toBe("web v1");
   });
 
   test("a second pull of the same digest does nothing", async () => {
-    const again = await runOnHost(pullHost, pull(refs.v1), registry.password);
+    const again = await pull(refs.v1, registry.password);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("already on the host; nothing pulled");
   });
 
-  test("a wrong token fails clearly and leaves nothing behind", async () => {
-    const failed = await runOnHost(pullHost, pull(refs.v2), "not-the-token");
-    expect(failed.code).not.toBe(0);
-    expect(failed.stderr).toContain(`hcloud-deploy: web on it-pull: login to ${registry.host} failed`);
+  test("a wrong token fails with one line and leaves nothing behind", async () => {
+    const failed = await pull(refs.v2, "not-the-token");
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(
+      new RegExp(`^hcloud-deploy: web on it-pull: login to ${registry.host} failed [^\\n]*\\n$`),
+    );
     expect(await hostHasImage(pullHost, refs.v2)).toBe(false);
     expect((await runOnHost(pullHost, "ls /run | grep hcloud-deploy-pull; true")).stdout.trim()).toBe("");
+  });
+
+  test("the probe of a tarball delivery to that host finds the pulled image", async () => {
+    const probe = await runOnHost(
+      pullHost,
+      `sh -c ${shQuote(probeScript({ app: "web", hostTag: hostTagOf("web", refs.v1) }))} sh t1 ''`,
+    );
+    expect(probe.stdout).toMatch(
+      /^tag sha256:[0-9a-f]{64}\nstore graphdriver\n(image sha256:[0-9a-f]{64}( sha256:[0-9a-f]{64})+\n)+$/,
+    );
   });
 });

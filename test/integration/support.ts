@@ -1,11 +1,14 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { hostTagOf } from "../../components/shell/prelude";
 import { knownHostsLine } from "../../components/shell/ssh";
+import { tarballDeliveryScript } from "../../components/shell/tarball";
 import { generateEd25519KeyPair } from "../../components/sshKeys";
 import { DockerEngine } from "../../local/dockerd";
 import { run, RunResult } from "../../local/exec";
-import { SimHost, startSimHost } from "../../local/simhost";
+import { HARNESS_BRIDGE } from "../../local/hostNetwork";
+import { SimHost, SimHostSpec, startSimHost } from "../../local/simhost";
 
 /** The deployer's key pair, generated the way the program generates host keys. */
 export const deployerKey = generateEd25519KeyPair("deployer@integration");
@@ -23,6 +26,7 @@ export async function startTestHost(
   name: string,
   address: string,
   insecureRegistries: string[],
+  extra: Pick<SimHostSpec, "dockerDataMiB"> = {},
 ): Promise<TestHost> {
   const hostKey = generateEd25519KeyPair(`${name}-integration`);
   const sim = await startSimHost({
@@ -31,6 +35,7 @@ export async function startTestHost(
     authorizedKeys: [deployerKey.publicKey],
     hostKey,
     insecureRegistries,
+    ...extra,
   });
   return {
     sim,
@@ -105,4 +110,86 @@ export async function repoDigestOf(engine: DockerEngine, reference: string): Pro
     },
   );
   return result.stdout.trim();
+}
+
+export interface TarballOptions {
+  readonly app?: string;
+  readonly parallelism?: number;
+  /** As the fan-out runs: a failing host is reported and the script goes on. */
+  readonly leaveFailuresToHosts?: boolean;
+  /** Registry the deployer pulls from when it lacks the image. */
+  readonly registry?: { server: string; username: string };
+  /** The pull token on the second line of stdin. */
+  readonly token?: string;
+}
+
+/** The deployer's side of a tarball delivery to `hosts`, exactly as `pulumi up` runs it. */
+export function tarballScript(hosts: TestHost[], ref: string, opts: TarballOptions = {}): string {
+  const app = opts.app ?? "web";
+  return tarballDeliveryScript({
+    app,
+    hostTag: hostTagOf(app, ref),
+    imageRef: ref,
+    hosts: hosts.map((h) => ({ hostName: h.sim.name, target: h.target })),
+    registry: opts.registry ?? { server: "registry.invalid", username: "nobody" },
+    parallelism: opts.parallelism,
+    leaveFailuresToHosts: opts.leaveFailuresToHosts,
+  });
+}
+
+/** Runs a tarball delivery to `hosts` on the deployer engine; never rejects. */
+export function deliverTarball(
+  engine: DockerEngine,
+  hosts: TestHost[],
+  ref: string,
+  opts: TarballOptions = {},
+): Promise<RunResult> {
+  return runOnDeployer(
+    engine,
+    tarballScript(hosts, ref, opts),
+    `${deployerKey.privateKey}\n${opts.token ?? ""}\n`,
+  );
+}
+
+/** Bytes the root namespace has sent onto the harness link: what crossed the deployer's uplink. */
+export async function bytesSentByDeployer(): Promise<number> {
+  const result = await run("cat", [`/sys/class/net/${HARNESS_BRIDGE}/statistics/tx_bytes`]);
+  return Number(result.stdout.trim());
+}
+
+/**
+ * Images that share their lower layers, as a realistic app does: busybox, `baseMiB` of random data,
+ * then the app's site (and optionally `topMiB` of random data on top). Built from one context, so the
+ * builder's cache gives every version the very same lower layers.
+ */
+export class LayeredImages {
+  private constructor(
+    private readonly engine: DockerEngine,
+    private readonly context: string,
+  ) {}
+
+  static async create(engine: DockerEngine, baseMiB: number): Promise<LayeredImages> {
+    const context = await mkdtemp(path.join(tmpdir(), "hcd-layered-"));
+    await copyFile("/bin/busybox", path.join(context, "busybox"));
+    await run("bash", ["-c", `head -c ${baseMiB}M /dev/urandom > "$0/base"`, context]);
+    await mkdir(path.join(context, "www"));
+    return new LayeredImages(engine, context);
+  }
+
+  /** Builds `tag` with `version` as its site, and `topMiB` of fresh random data in the top layer. */
+  async build(tag: string, version: string, topMiB = 0): Promise<string> {
+    await writeFile(path.join(this.context, "www", "index.html"), version);
+    await run("bash", ["-c", `head -c ${topMiB}M /dev/urandom > "$0/www/top"`, this.context]);
+    await writeFile(
+      path.join(this.context, "Dockerfile"),
+      'FROM scratch\nCOPY busybox /bin/busybox\nCOPY base /base\nCOPY www /www\nEXPOSE 8080\nENTRYPOINT ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]\n',
+    );
+    const env = { ...process.env, DOCKER_HOST: this.engine.dockerHost, DOCKER_BUILDKIT: "0" };
+    await run("docker", ["build", "-q", "-t", tag, this.context], { env });
+    return tag;
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.context, { recursive: true, force: true });
+  }
 }

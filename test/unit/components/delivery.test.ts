@@ -40,15 +40,23 @@ describe("Delivery by tarball (the default)", () => {
     ]);
   });
 
-  test("the script targets the host's address with its pinned key and holds no secret", () => {
-    const { create, interpreter } = run.named("web-on-box-load").inputs;
-    expect(interpreter).toEqual(["/bin/bash", "-c"]);
-    expect(create).toContain(`ref='${REF}'`);
-    expect(create).toContain(`'${TARGET.address} ${TARGET.hostKey.split(" ").slice(0, 2).join(" ")}'`);
-    expect(create).toContain(`root@${TARGET.address}`);
-    expect(create).toContain(`hcloud-deploy/web:${HEX}`);
-    expect(create).not.toContain("pull-token-value");
-    expect(create).not.toContain("OPENSSH PRIVATE KEY-----\nb3Bl");
+  test("the command line is one short exec; the script sits in the environment and holds no secret", () => {
+    const { create, environment, interpreter, addPreviousOutputInEnv } = run.named("web-on-box-load").inputs;
+    expect([create, interpreter, addPreviousOutputInEnv]).toEqual([
+      'exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy',
+      undefined,
+      false,
+    ]);
+    expect(Object.keys(environment)).toEqual(["HCLOUD_DEPLOY_SCRIPT"]);
+    const script: string = environment.HCLOUD_DEPLOY_SCRIPT;
+    expect(script).toContain(`ref='${REF}'`);
+    expect(script).toContain(`host_addr=('${TARGET.address}')`);
+    expect(script).toContain(`'${TARGET.address} ${TARGET.hostKey.split(" ").slice(0, 2).join(" ")}'`);
+    expect(script).toContain(`host_tag='hcloud-deploy/web:${HEX}'`);
+    expect(script).toContain("host_name=('box')");
+    expect(script).toContain("leave_failures=0");
+    expect(script).not.toContain("pull-token-value");
+    expect(script).not.toContain("OPENSSH PRIVATE KEY-----\nb3Bl");
   });
 
   test("the target's private key and the pull token travel on stdin, as a secret", async () => {
@@ -63,6 +71,24 @@ describe("Delivery by tarball (the default)", () => {
 
   test("exposes the image and its host tag for the service", () => {
     expect([run.imageRef, run.hostTag]).toEqual([REF, `hcloud-deploy/web:${HEX}`]);
+  });
+});
+
+describe("Delivery after a fan-out", () => {
+  test("waits for it: the fan-out resource is a dependency of the command", async () => {
+    let after: unknown;
+    const run = await runUnderMocks({}, async (pulumi) => {
+      const { Delivery } = await import("../../../components/delivery");
+      after = new pulumi.ComponentResource("test:index:FanOut", "fan-out");
+      new Delivery("web-on-box", {
+        app: "web",
+        imageRef: REF,
+        registry: REGISTRY,
+        after: after as never,
+        target: fakeTarget(pulumi),
+      });
+    });
+    expect(run.named("web-on-box-load").opts.dependsOn).toEqual([after]);
   });
 });
 
@@ -85,29 +111,37 @@ describe("Delivery by registry pull", () => {
     });
   });
 
-  test("one remote command on the host over the target's connection", () => {
+  test("one local command on the deployer, which reaches the host through the shared SSH prelude", () => {
     expect(run.resources.map((r) => [r.type, r.name, r.parentName])).toEqual([
       ["hcloud-deploy:delivery:Delivery", "web-on-box", undefined],
-      ["command:remote:Command", "web-on-box-pull", "web-on-box"],
+      ["command:local:Command", "web-on-box-pull", "web-on-box"],
     ]);
-    expect(run.named("web-on-box-pull").inputs.connection).toEqual({
-      host: TARGET.address,
-      user: "root",
-      privateKey: TARGET.privateKey,
-      hostKey: TARGET.hostKey,
-      dialErrorLimit: 40,
-      perDialTimeout: 10,
-      // The command provider fills in the default SSH port.
-      port: 22,
-    });
+    const pull = run.named("web-on-box-pull").inputs;
+    expect([pull.create, pull.connection, pull.addPreviousOutputInEnv]).toEqual([
+      'exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy',
+      undefined,
+      false,
+    ]);
+    const script: string = pull.environment.HCLOUD_DEPLOY_SCRIPT;
+    expect(script).toContain(`host_addr=('${TARGET.address}')`);
+    expect(script).toContain("check_host");
   });
 
-  test("pulls by digest as the registry user; the token only on stdin, as a secret", async () => {
+  test("pulls by digest as the registry user; key and token only on stdin, as a secret", async () => {
     const pull = run.named("web-on-box-pull");
-    expect(pull.inputs.create).toContain(`ref='${REF}' tag='hcloud-deploy/web:${HEX}'`);
-    expect(pull.inputs.create).toContain("--username 'bot' --password-stdin 'registry.example:5000'");
-    expect(pull.inputs.create).not.toContain("pull-token-value");
-    expect(pull.inputs.stdin).toBe("pull-token-value");
+    const script: string = pull.inputs.environment.HCLOUD_DEPLOY_SCRIPT;
+    // The host's script travels quoted inside the deployer's; its words survive the quoting.
+    for (const word of [
+      REF,
+      `hcloud-deploy/web:${HEX}`,
+      "--username",
+      "bot",
+      "--password-stdin",
+      "registry.example:5000",
+    ])
+      expect(script).toContain(word);
+    expect(script).not.toContain("pull-token-value");
+    expect(pull.inputs.stdin).toBe(`${TARGET.privateKey.trimEnd()}\npull-token-value\n`);
     expect(await run.pulumi.isSecret(pull.props.stdin)).toBe(true);
     expect(pull.inputs.triggers).toEqual([REF, TARGET.serverId]);
   });

@@ -33,8 +33,9 @@ describe("examples/one-host", () => {
 
   test("the delivery streams the pinned image to the host's address; the service publishes port 80", () => {
     const load = run.named("hello-on-web-1-load").inputs;
-    expect(load.create).toContain(`ref='${IMAGE}'`);
-    expect(load.create).toMatch(/root@2001:db8:0:[0-9a-f]+::1/);
+    expect(load.create).toBe('exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy');
+    expect(load.environment.HCLOUD_DEPLOY_SCRIPT).toContain(`ref='${IMAGE}'`);
+    expect(load.environment.HCLOUD_DEPLOY_SCRIPT).toMatch(/host_addr=\('2001:db8:0:[0-9a-f]+::1'\)/);
     expect(run.named("hello-on-web-1-service-run").inputs.create).toContain("-p 80:8080");
     expect(run.named("web-1-firewall").inputs.rules.map((r: { port?: string }) => r.port)).toEqual([
       "22",

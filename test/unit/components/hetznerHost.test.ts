@@ -1,5 +1,5 @@
 import type { HetznerHostArgs } from "../../../components/hetznerHost";
-import { deployerKey, MockedRun, outputValue, runUnderMocks } from "../support/program";
+import { deployerKey, mockedIpNetwork, MockedRun, outputValue, runUnderMocks } from "../support/program";
 
 const T = {
   host: "hcloud-deploy:host:HetznerHost",
@@ -23,6 +23,7 @@ interface HostRun extends MockedRun {
   connection: Record<string, unknown>;
   hostKey: string;
   connectionIsSecret: boolean;
+  ipv6Network: string;
 }
 
 /** Constructs one HetznerHost named "edge" directly under mocks. */
@@ -39,6 +40,7 @@ async function runHost(args: HetznerHostArgs): Promise<HostRun> {
     connection: (await outputValue(run.pulumi, h.connection)) as unknown as Record<string, unknown>,
     hostKey: await outputValue(run.pulumi, h.hostKey),
     connectionIsSecret: await run.pulumi.isSecret(h.connection),
+    ipv6Network: await outputValue(run.pulumi, h.ipv6Network),
   };
 }
 
@@ -128,6 +130,7 @@ describe("HetznerHost with every optional arg", () => {
       generation: 4,
       dns64Servers: ["2001:db8:64::64"],
       openPorts: [443, 80],
+      peerSshSources: ["2001:db8:3::/64", "2001:db8:2::/64"],
       replacementPolicy: "on-change",
       readinessTimeoutSeconds: 45,
       labels: { project: "p", stack: "s" },
@@ -157,8 +160,22 @@ describe("HetznerHost with every optional arg", () => {
     expect(userData).toContain("nameserver 2001:db8:64::64");
   });
 
+  test("the stack's other hosts may reach SSH, sorted, right after the deployers", () => {
+    expect(run.named("edge-firewall").inputs.rules[1]).toEqual({
+      direction: "in",
+      protocol: "tcp",
+      port: "22",
+      sourceIps: ["2001:db8:2::/64", "2001:db8:3::/64"],
+      description: "ssh from the stack's hosts",
+    });
+  });
+
+  test("exposes its primary IP's network, for the other hosts' firewalls", () => {
+    expect(run.ipv6Network).toBe(mockedIpNetwork("edge-ipv6"));
+  });
+
   test("app ports are opened from anywhere, in port order", () => {
-    expect(run.named("edge-firewall").inputs.rules.slice(2)).toEqual([
+    expect(run.named("edge-firewall").inputs.rules.slice(3)).toEqual([
       { direction: "in", protocol: "tcp", port: "80", sourceIps: ["::/0"], description: "app 80" },
       { direction: "in", protocol: "tcp", port: "443", sourceIps: ["::/0"], description: "app 443" },
     ]);

@@ -2,7 +2,7 @@ import { execFileSync } from "child_process";
 import { hostTagOf } from "../../../components/shell/prelude";
 import { shQuote } from "../../../components/shell/prelude";
 import { readinessScript } from "../../../components/shell/readiness";
-import { registryPullScript } from "../../../components/shell/registryPull";
+import { registryPullDeliveryScript, registryPullScript } from "../../../components/shell/registryPull";
 import {
   envFileContent,
   serviceRemoveScript,
@@ -12,18 +12,31 @@ import {
 } from "../../../components/shell/service";
 import { deployerSsh, knownHostsLine, onHost } from "../../../components/shell/ssh";
 import { generateEd25519KeyPair, parsePublicKey } from "../../../components/sshKeys";
+import { packFunction } from "../../../components/shell/pack";
 import {
+  armScript,
+  cleanupScript,
+  linkScript,
+  loadScript,
   probeScript,
   receiveScript,
-  tarballDeliveryScript,
-  verifyAndLoadScript,
-} from "../../../components/shell/tarball";
+  tagScript,
+} from "../../../components/shell/stages";
+import { tarballDeliveryScript } from "../../../components/shell/tarball";
 
 const ref = `ghcr.io/example-org/web@sha256:${"c".repeat(64)}`;
 const hostTag = hostTagOf("web", ref);
 const image = { app: "web", hostName: "web-1", hostTag };
 const hostKey = generateEd25519KeyPair("web-1-dev").publicKey;
 const target = { address: "2001:db8::1", port: 22, user: "root", hostKey };
+const registry = { server: "ghcr.io", username: "bot" };
+const otherKey = generateEd25519KeyPair("web-2-dev").publicKey;
+const twoHosts = [
+  { hostName: "web-1", target },
+  { hostName: "web-2", target: { ...target, address: "2001:db8::2", hostKey: otherKey } },
+];
+const tarball = (hosts = twoHosts.slice(0, 1)) =>
+  tarballDeliveryScript({ app: "web", hostTag, imageRef: ref, hosts, registry });
 const spec: ServiceSpec = {
   app: "web",
   hostName: "web-1",
@@ -51,22 +64,20 @@ describe("every builder produces a script its shell parses", () => {
   test.each<[string, "sh" | "bash", string]>([
     ["readiness", "sh", readinessScript({ hostName: "web-1", timeoutSeconds: 600 })],
     ["probe", "sh", probeScript(image)],
-    ["receive", "sh", receiveScript()],
-    ["verify and load", "sh", verifyAndLoadScript(image)],
+    ["arm", "sh", armScript(image)],
+    ["link", "sh", linkScript(image)],
+    ["receive", "sh", receiveScript("web")],
+    ["load", "sh", loadScript(image)],
+    ["tag", "sh", tagScript(image)],
+    ["clean-up", "sh", cleanupScript(image)],
+    ["tarball delivery to one host (deployer)", "bash", tarball()],
+    ["tarball delivery to two hosts (deployer)", "bash", tarball(twoHosts)],
+    ["pack", "bash", packFunction()],
+    ["registry pull (host)", "sh", registryPullScript({ ...image, imageRef: ref, registry })],
     [
-      "tarball delivery (deployer)",
+      "registry pull (deployer)",
       "bash",
-      tarballDeliveryScript({
-        ...image,
-        target,
-        imageRef: ref,
-        registry: { server: "ghcr.io", username: "bot" },
-      }),
-    ],
-    [
-      "registry pull",
-      "sh",
-      registryPullScript({ ...image, imageRef: ref, registry: { server: "ghcr.io", username: "bot" } }),
+      registryPullDeliveryScript({ ...image, imageRef: ref, registry, target }),
     ],
     ["service", "sh", serviceScript(spec)],
     ["service removal", "sh", serviceRemoveScript(spec)],
@@ -97,31 +108,65 @@ describe("quoting", () => {
   });
 });
 
-describe("the deployer script keeps secrets off argv", () => {
-  const script = tarballDeliveryScript({
-    ...image,
-    target,
-    imageRef: ref,
-    registry: { server: "ghcr.io", username: "bot" },
-  });
-  test("key and token are read from stdin; the key goes to a private agent, never a file", () => {
+describe("the deployer scripts keep secrets off argv and disks", () => {
+  test.each([
+    ["tarball", tarball()],
+    ["registry pull", registryPullDeliveryScript({ ...image, imageRef: ref, registry, target })],
+  ])("%s: key and token come on stdin; the key goes to a private agent, never a file", (_n, script) => {
     expect(script).toContain('printf \'%s\' "$key" | SSH_AUTH_SOCK="$work/agent.sock" ssh-add -q -');
     expect(script).not.toMatch(/"\$key" *>/);
-    expect(script).toContain("IFS= read -r token || true");
+    expect(script).toContain('while IFS= read -r token && [ -z "$token" ]; do :; done');
     expect(script).toContain("--password-stdin");
     expect(script).not.toMatch(/--password[ =]/);
   });
+  test("the registry pull token reaches ssh through a FIFO, never a file", () => {
+    const script = registryPullDeliveryScript({ ...image, imageRef: ref, registry, target });
+    expect(script).toContain('mkfifo "$work/token"');
+    expect(script).toContain('< "$work/token"');
+  });
   test("ssh checks the pinned key strictly and never prompts", () => {
+    const script = tarball();
     expect(script).toContain("-o StrictHostKeyChecking=yes");
     expect(script).toContain("-o BatchMode=yes");
     expect(script).toContain('-o UserKnownHostsFile="$work/known_hosts" -o GlobalKnownHostsFile=/dev/null');
     expect(script).not.toMatch(/StrictHostKeyChecking=(no|accept-new)/);
   });
-  test("compresses with all cores and verifies before loading", () => {
-    expect(script).toContain("zstd -T0");
-    expect(verifyAndLoadScript(image).indexOf("sha256sum")).toBeLessThan(
-      verifyAndLoadScript(image).indexOf("docker load"),
+  test("compresses with all cores; the host verifies the deployer's checksum before loading", () => {
+    expect(tarball()).toContain("zstd -T0");
+    const load = loadScript(image);
+    expect(load.indexOf("sha256sum")).toBeGreaterThan(0);
+    expect(load.indexOf("sha256sum")).toBeLessThan(load.indexOf("docker load"));
+  });
+});
+
+describe("host-to-host relays", () => {
+  test("a relay key may run only the delivery's receive script, from the upstream host, for 2 hours", () => {
+    const arm = armScript(image);
+    expect(arm).toContain(
+      'relay_keys add "restrict,command=\\"sh $ctl/recv\\",from=\\"$2\\",expiry-time=\\"$expires\\" $upstream_key hcloud-deploy-relay:$app.$1"',
     );
+    expect(arm).toContain("date -u -d '+2 hours' +%Y%m%d%H%MZ");
+    expect(arm).toContain("/root/.ssh/authorized_keys2");
+  });
+  test("the load stage withdraws the key and closes the relay before it reads the stream", () => {
+    const load = loadScript(image);
+    expect(load.indexOf('relay_keys drop "$app.$1"')).toBeGreaterThan(0);
+    expect(load.indexOf('relay_keys drop "$app.$1"')).toBeLessThan(load.indexOf("sha256sum"));
+    expect(load.indexOf('close_relay "$ctl"')).toBeLessThan(load.indexOf("sha256sum"));
+  });
+  test("hosts relay with the delivery's key against the next host's pinned key, never prompting", () => {
+    for (const script of [linkScript(image), receiveScript("web")]) {
+      expect(script).toContain(
+        'ssh -i "$ctl/key" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes',
+      );
+      expect(script).toContain('-o UserKnownHostsFile="$ctl/known_hosts" -o GlobalKnownHostsFile=/dev/null');
+    }
+  });
+  test("a probe clears the app's leftovers: unlocked streams, control files, relay keys", () => {
+    const probe = probeScript(image);
+    expect(probe).toContain('( flock -n 9 && rm -f "$f" ) 9<"$f"');
+    expect(probe).toContain('relay_keys drop "$app."');
+    expect(probe).toContain("-mmin +120");
   });
 });
 
@@ -129,10 +174,13 @@ describe("the deployer's SSH prelude", () => {
   const prelude = deployerSsh(target);
   test("fails naming both fingerprints when the host presents another key", () => {
     const fingerprint = parsePublicKey(hostKey).fingerprint;
+    // The address and fingerprint come from the arrays; the integration test sees the line itself.
     expect(prelude).toContain(
-      `host key mismatch at [2001:db8::1]: expected ${fingerprint}, presented $presented`,
+      'echo "host key mismatch at $where: expected ${host_fpr[i]}, presented $presented (a replaced server, or someone in between); nothing was sent"',
     );
-    expect(prelude).toContain("ssh-keyscan -T 5 -t ed25519 -p 22 '2001:db8::1'");
+    expect(prelude).toContain(`host_fpr=('${fingerprint}')`);
+    expect(prelude).toContain("host_addr=('2001:db8::1')");
+    expect(prelude).toContain('ssh-keyscan -T 5 -t ed25519 -p "${host_port[i]}" "${host_addr[i]}"');
   });
   test("dials with a 5 s timeout and authenticates with the agent's key only", () => {
     expect(prelude).toContain("-o ConnectTimeout=5");
@@ -144,6 +192,8 @@ describe("the deployer's SSH prelude", () => {
     expect(prelude).toContain('exec setsid bash -c "$BASH_EXECUTION_STRING"');
     expect(prelude).toContain("trap on_exit EXIT");
     expect(prelude).toMatch(/trap 'exit 130' INT\ntrap 'exit 143' TERM\ntrap 'exit 129' HUP/);
+    // A host's master connection is a child of the script, never daemonised out of its group.
+    expect(prelude).toContain("-o ControlMaster=yes -o ControlPersist=no");
     expect(prelude).toContain("kill -TERM -- -$$");
   });
 });

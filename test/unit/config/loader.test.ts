@@ -87,6 +87,13 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
     });
     expect(config.hostReplacement).toBe("on-generation");
     expect(config.readinessTimeoutSeconds).toBe(600);
+    expect(config.deliveryParallelism).toBe(8);
+  });
+
+  test("delivery parallelism is read as a number, from a string as the CLI stores it", () => {
+    expect(
+      parseConfig("dev", { ...validRaw(), deliveryParallelism: "3" }, validSecrets).deliveryParallelism,
+    ).toBe(3);
   });
 
   test("an image pin overrides the build", () => {
@@ -279,6 +286,16 @@ const invalid: [string, Mutation, string][] = [
     "hcloud-deploy:registry.namespace: is required",
   ],
   [
+    "delivery parallelism zero",
+    (r) => (r.deliveryParallelism = "0"),
+    "hcloud-deploy:deliveryParallelism: 0 is out of range",
+  ],
+  [
+    "delivery parallelism not a number",
+    (r) => (r.deliveryParallelism = "many"),
+    'hcloud-deploy:deliveryParallelism: must be an integer, got string "many"',
+  ],
+  [
     "generation zero",
     (r) => (r.hosts[0].generation = 0),
     "hcloud-deploy:hosts[0].generation: 0 is out of range",
@@ -340,6 +357,7 @@ describe("Pulumi.yaml declares the config the loader reads", () => {
   test("top-level defaults agree with the loader's", () => {
     expect(declared.hostReplacement.default).toBe(DEFAULTS.hostReplacement);
     expect(declared.readinessTimeoutSeconds.default).toBe(DEFAULTS.readinessTimeoutSeconds);
+    expect(declared.deliveryParallelism.default).toBe(DEFAULTS.deliveryParallelism);
     expect(declared.apps.default).toEqual([]);
     expect(declared.imagePins.default).toEqual({});
   });

@@ -33,6 +33,7 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
       "api-on-web-2-delivery",
     ]);
     expect(run.ofType("command:local:Command").map((r) => r.name)).toEqual([
+      "web-fan-out-ship",
       "web-on-web-1-delivery-load",
       "web-on-web-2-delivery-load",
       "api-on-web-2-delivery-load",
@@ -87,18 +88,45 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
   });
 
   test("tarball deliveries: the script holds no secret; key and nothing else on stdin; triggers are digest and server", async () => {
-    for (const load of run.ofType("command:local:Command")) {
+    const repoDigest = run.outputs.appImages as Record<string, string>;
+    const loads = run.ofType("command:local:Command").filter((r) => r.name.endsWith("-load"));
+    expect(loads).toHaveLength(3);
+    for (const load of loads) {
       const host = load.name.includes("web-1") ? "web-1" : "web-2";
       const app = load.name.split("-on-")[0];
-      const repoDigest = run.outputs.appImages as Record<string, string>;
-      expect(load.inputs.interpreter).toEqual(["/bin/bash", "-c"]);
-      for (const secret of SECRETS) expect(load.inputs.create).not.toContain(secret);
-      expect(load.inputs.create).toContain(`ref='${repoDigest[app]}'`);
-      expect(load.inputs.create).toContain(hostTagOf(app, repoDigest[app]));
+      const script: string = load.inputs.environment.HCLOUD_DEPLOY_SCRIPT;
+      expect(load.inputs.create).toBe('exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy');
+      for (const secret of SECRETS) expect(script).not.toContain(secret);
+      expect(script).toContain(`ref='${repoDigest[app]}'`);
+      expect(script).toContain(`host_tag='${hostTagOf(app, repoDigest[app])}'`);
+      expect(script).toContain(`host_name=('${host}')`);
       expect(load.inputs.stdin).toBe(`${deployerKey.sshPrivateKey.trimEnd()}\npull-token-value\n`);
       expect(await pulumi.isSecret(load.props.stdin)).toBe(true);
       expect(load.inputs.triggers).toEqual([repoDigest[app], `${host}-server-id`]);
     }
+  });
+
+  test("web, on two hosts, goes to both at once first; each host's delivery waits for that", async () => {
+    const repoDigest = run.outputs.appImages as Record<string, string>;
+    const ship = run.named("web-fan-out-ship");
+    const script: string = ship.inputs.environment.HCLOUD_DEPLOY_SCRIPT;
+    expect(script).toContain("host_name=('web-1' 'web-2')");
+    expect(script).toContain("parallelism=8 leave_failures=1");
+    for (const secret of SECRETS) expect(script).not.toContain(secret);
+    expect(ship.inputs.stdin).toBe(`${deployerKey.sshPrivateKey.trimEnd()}\npull-token-value\n`);
+    expect(await pulumi.isSecret(ship.props.stdin)).toBe(true);
+    expect(ship.inputs.triggers).toEqual([repoDigest.web, "web-1-server-id", "web-2-server-id"]);
+    // The relays need the firewall rules that let the hosts reach each other's SSH.
+    expect((ship.opts.dependsOn as { __name?: string }[]).map((d) => d.__name)).toEqual([
+      "web-1-firewall",
+      "web-2-firewall",
+    ]);
+    expect(run.named("web-fan-out").parentName).toBeUndefined();
+    for (const host of ["web-1", "web-2"]) {
+      const dependsOn = run.named(`web-on-${host}-delivery-load`).opts.dependsOn as { __name?: string }[];
+      expect(dependsOn.map((d) => d.__name)).toEqual(["web-fan-out"]);
+    }
+    expect(run.named("api-on-web-2-delivery-load").opts.dependsOn).toEqual([]);
   });
 
   test("services: env file on stdin (secret), settings and digest as triggers", async () => {
@@ -140,19 +168,29 @@ describe("apps under mocks, Pulumi.prod.yaml (one registry delivery)", () => {
     run = await runProgram(stackConfig("prod"), { stack: "prod" });
   });
 
-  test("the registry credential reaches the host only on stdin, as a secret", async () => {
-    const pulls = run.ofType("command:remote:Command").filter((r) => r.name.endsWith("-pull"));
-    expect(pulls.map((p) => p.name)).toEqual(["worker-on-nbg-1-delivery-pull"]);
+  test("the registry credential reaches the host only through the deployer's stdin, as a secret", async () => {
+    const pulls = run.resources.filter((r) => r.name.endsWith("-pull"));
+    expect(pulls.map((p) => [p.type, p.name])).toEqual([
+      ["command:local:Command", "worker-on-nbg-1-delivery-pull"],
+    ]);
     const pull = pulls[0];
-    expect(pull.inputs.stdin).toBe("pull-token-value");
+    expect(pull.inputs.stdin).toBe(`${deployerKey.sshPrivateKey.trimEnd()}\npull-token-value\n`);
     expect(await pulumi.isSecret(pull.props.stdin)).toBe(true);
-    expect(pull.inputs.create).toContain("--password-stdin");
-    expect(pull.inputs.create).toContain("logout");
-    for (const secret of SECRETS) expect(JSON.stringify(pull.inputs.create)).not.toContain(secret);
-    for (const cmd of run.ofType("command:remote:Command").filter((r) => r !== pull)) {
+    const script: string = pull.inputs.environment.HCLOUD_DEPLOY_SCRIPT;
+    expect(script).toContain("--password-stdin");
+    expect(script).toContain("logout");
+    for (const secret of SECRETS) expect(script).not.toContain(secret);
+    for (const cmd of run.ofType("command:remote:Command")) {
       const { connection: _connection, ...rest } = cmd.inputs;
       expect([cmd.name, JSON.stringify(rest).includes("pull-token-value")]).toEqual([cmd.name, false]);
     }
+  });
+
+  test("the apps on several hosts fan out; the one on one host and the registry-pulled one do not", () => {
+    expect(run.ofType("hcloud-deploy:delivery:DeliveryFanOut").map((r) => r.name)).toEqual([
+      "web-fan-out",
+      "api-fan-out",
+    ]);
   });
 
   test("triggers of deliveries and services are digests", () => {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { deployerKey, ProgramRun, runProgram, stackConfig } from "../support/program";
+import { deployerKey, mockedIpNetwork, ProgramRun, runProgram, stackConfig } from "../support/program";
 
 describe("hosts under mocks, Pulumi.dev.yaml", () => {
   let run: ProgramRun;
@@ -71,7 +71,7 @@ describe("hosts under mocks, Pulumi.dev.yaml", () => {
     }
   });
 
-  test("firewall: SSH from the allowed CIDRs, ICMPv6, the host's app ports, nothing else", () => {
+  test("firewall: SSH from the allowed CIDRs and the other host, ICMPv6, the host's app ports, nothing else", () => {
     const rules = (name: string) => run.named(name).inputs.rules;
     const ssh = {
       direction: "in",
@@ -88,8 +88,15 @@ describe("hosts under mocks, Pulumi.dev.yaml", () => {
       sourceIps: ["::/0"],
       description: `app ${port}`,
     });
-    expect(rules("web-1-firewall")).toEqual([ssh, icmp, app(80)]);
-    expect(rules("web-2-firewall")).toEqual([ssh, icmp, app(80), app(8080)]);
+    const peer = (host: string) => ({
+      direction: "in",
+      protocol: "tcp",
+      port: "22",
+      sourceIps: [mockedIpNetwork(`${host}-ipv6`)],
+      description: "ssh from the stack's hosts",
+    });
+    expect(rules("web-1-firewall")).toEqual([ssh, peer("web-2"), icmp, app(80)]);
+    expect(rules("web-2-firewall")).toEqual([ssh, peer("web-1"), icmp, app(80), app(8080)]);
   });
 
   test("user data pins the generated host key, is valid cloud-config and is secret", async () => {

@@ -68,11 +68,18 @@ export const SECRET_KEYS = [
 
 let nextIp = 1;
 
+/** The network the mocked provider gives a primary IP: fixed per resource name. */
+export function mockedIpNetwork(primaryIpName: string): string {
+  return `2001:db8:${crypto.createHash("sha256").update(primaryIpName).digest("hex").slice(0, 4)}::/64`;
+}
+
 /** What the mocked providers answer; every other type echoes its inputs. */
 function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   switch (type) {
     case "hcloud:index/server:Server":
       return { ...inputs, ipv6Address: `2001:db8:0:${(nextIp++).toString(16)}::1`, status: "running" };
+    case "hcloud:index/primaryIp:PrimaryIp":
+      return { ...inputs, ipNetwork: mockedIpNetwork(name) };
     case "pulumi-nodejs:dynamic/hcloud-deploy:SshHostKey":
       return { ...inputs, ...generateEd25519KeyPair(inputs.comment) };
     case "docker:index/image:Image": {
