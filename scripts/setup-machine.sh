@@ -21,6 +21,7 @@ packages=(
   zstd
   curl
   jq
+  debootstrap     # the benchmark's realistic image: Debian minbase and python3 root filesystems (cached)
 )
 
 log() { echo "setup-machine: $*" >&2; }

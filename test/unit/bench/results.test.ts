@@ -1,0 +1,117 @@
+import { changedResources } from "../../../bench/pulumiCases";
+import { CaseResult, checkTargets, summarize } from "../../../bench/results";
+
+const measured = (id: string, bytes: number, seconds: number, uplinkBytes = bytes): CaseResult => ({
+  id,
+  label: id,
+  hosts: 1,
+  bytes,
+  uplinkBytes,
+  seconds,
+});
+
+const CASES: CaseResult[] = [
+  measured("baseline", 160_000_000, 15),
+  measured("cold", 50_000_000, 6),
+  measured("redeploy", 120_000, 0.4),
+  measured("same-again", 5_000, 0.2),
+  measured("pull-redeploy", 100_000, 0.5),
+  measured("change-1-host", 120_000, 1),
+  measured("change-8-hosts", 900_000, 1.5),
+  measured("new-layer-1-host", 52_000_000, 5),
+  measured("new-layer-8-hosts", 420_000_000, 9, 53_000_000),
+  measured("pulumi-change", 2_000_000, 14),
+  measured("pulumi-noop", 0, 6),
+];
+
+describe("the summary on the last line", () => {
+  test("names every figure the issue asks for, from the cases with those ids", () => {
+    expect(summarize(CASES, 0)).toEqual({
+      baselineBytes: 160_000_000,
+      baselineS: 15,
+      coldBytes: 50_000_000,
+      coldS: 6,
+      redeployBytes: 120_000,
+      redeployS: 0.4,
+      sameAgainBytes: 5_000,
+      pullRedeployBytes: 100_000,
+      hosts1S: 1,
+      hosts8S: 1.5,
+      newLayer1S: 5,
+      newLayer8S: 9,
+      uplinkBytes8: 53_000_000,
+      pulumiChangeS: 14,
+      pulumiNoopS: 6,
+      pulumiNoopChanges: 0,
+    });
+  });
+
+  test("a case that did not run gives null, not zero", () => {
+    const summary = summarize([measured("baseline", 1, 1)], null);
+    expect([summary.baselineBytes, summary.coldS, summary.pulumiNoopChanges]).toEqual([1, null, null]);
+  });
+});
+
+describe("targets", () => {
+  const context = { compressedBytes: 50_000_000, rateMbit: 100, hostLoadS: 2, newLayerUplink1: 52_000_000 };
+
+  test("each target with its measured figure, met or missed", () => {
+    expect(checkTargets(summarize(CASES, 0), context)).toEqual([
+      {
+        target: "one-file-change redeploy: <= 0.1 % of the baseline's bytes",
+        measured: "0.0750 %",
+        met: true,
+      },
+      { target: "one-file-change redeploy: >= 30x faster than the baseline", measured: "37.5x", met: true },
+      {
+        target: "cold delivery: <= 1.1 x (compressed bytes / link rate + load time)",
+        // 50 MB at 100 Mbit/s is 4 s, plus 2 s of loading.
+        measured: "1.00 x (6.00 s against 6.00 s)",
+        met: true,
+      },
+      { target: "one-file change to 8 hosts: <= 2 x the time for 1 host", measured: "1.50 x", met: true },
+      { target: "new 50 MB layer to 8 hosts: <= 2 x the time for 1 host", measured: "1.80 x", met: true },
+      {
+        target: "new layer to 8 hosts: crosses the uplink once",
+        measured: "1.02 x the 1-host uplink bytes",
+        met: true,
+      },
+      { target: "pulumi up after a one-file change: <= 15 s", measured: "14.0 s", met: true },
+      {
+        target: "pulumi up with nothing changed: nothing runs on any host",
+        measured: "0 resources changed",
+        met: true,
+      },
+    ]);
+  });
+
+  test("a slow redeploy and an 8-host stream sent eight times are misses", () => {
+    const slow = CASES.map((c) =>
+      c.id === "redeploy"
+        ? measured("redeploy", 120_000, 2)
+        : c.id === "new-layer-8-hosts"
+          ? measured(c.id, 1, 9, 416_000_000)
+          : c,
+    );
+    const checks = checkTargets(summarize(slow, 3), context);
+    expect(checks.filter((c) => c.met === false).map((c) => [c.target.split(":")[0], c.measured])).toEqual([
+      ["one-file-change redeploy", "7.5x"],
+      ["new layer to 8 hosts", "8.00 x the 1-host uplink bytes"],
+      ["pulumi up with nothing changed", "3 resources changed"],
+    ]);
+  });
+
+  test("targets whose cases were skipped are neither met nor missed", () => {
+    const checks = checkTargets(summarize(CASES.slice(0, 3), null), context);
+    expect(checks.filter((c) => c.met === null).map((c) => c.measured)).toEqual(
+      Array(5).fill("not measured"),
+    );
+  });
+});
+
+test("changes are counted from pulumi's resource summary", () => {
+  const output =
+    "Updating (local)\n...\nResources:\n    ~ 2 updated\n    +-1 replaced\n    3 changes. 9 unchanged\n\nDuration: 12s\n";
+  expect(changedResources(output)).toBe(3);
+  expect(changedResources("Resources:\n    12 unchanged\n\nDuration: 4s\n")).toBe(0);
+});
