@@ -87,17 +87,17 @@ export async function diffTree(lower: string, upper: string, out: string, rel = 
   return bytes;
 }
 
-/** Shared libraries of this machine, up to `mib` MiB, skipping the first `skipMiB`: quick stand-ins. */
+/** Shared libraries of this machine (none over 4 MiB), `mib` MiB after the first `skipMiB`: stand-ins. */
 async function libraries(out: string, skipMiB: number, mib: number): Promise<void> {
   const source = "/usr/lib/x86_64-linux-gnu";
   await mkdir(out, { recursive: true });
   let seen = 0;
   for (const name of (await readdir(source)).sort()) {
     const info = await lstat(path.join(source, name));
-    if (!info.isFile() || !name.includes(".so")) continue;
+    if (!info.isFile() || !name.includes(".so") || info.size > 4 * 2 ** 20) continue;
     seen += info.size;
     if (seen <= skipMiB * 2 ** 20) continue;
-    if (seen > (skipMiB + mib) * 2 ** 20) break;
+    if (seen > (skipMiB + mib) * 2 ** 20) return;
     await copyFile(path.join(source, name), path.join(out, name));
   }
 }

@@ -115,15 +115,16 @@ host_where() {
   if [ "\${host_port[$1]}" = 22 ]; then printf '[%s]' "\${host_addr[$1]}"; else printf '[%s]:%s' "\${host_addr[$1]}" "\${host_port[$1]}"; fi
 }
 connect() {
-  local i=$1 pid err presented where
+  local i=$1 state err presented where
   rm -f "$work/up.$i"
-  ssh ${options} -o ControlPath="$work/cm.$i" -o ControlMaster=yes -o ControlPersist=no \\
-    -o PermitLocalCommand=yes -o LocalCommand="touch $work/up.$i" -N -p "\${host_port[i]}" \\
-    "\${host_user[i]}@\${host_addr[i]}" < /dev/null > /dev/null 2> "$work/dial.$i" &
-  pid=$!
-  while [ ! -e "$work/up.$i" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
-  [ -e "$work/up.$i" ] && return 0
-  wait "$pid" 2>/dev/null || true
+  mkfifo "$work/up.$i"
+  # The master says "up" through the FIFO once it is authenticated, or "down" when it ends first.
+  { ssh ${options} -o ControlPath="$work/cm.$i" -o ControlMaster=yes -o ControlPersist=no \\
+      -o PermitLocalCommand=yes -o LocalCommand="echo up > $work/up.$i" -N -p "\${host_port[i]}" \\
+      "\${host_user[i]}@\${host_addr[i]}" < /dev/null > /dev/null 2> "$work/dial.$i"
+    echo down > "$work/up.$i"; } &
+  read -r state < "$work/up.$i" || state=down
+  [ "$state" = up ] && return 0
   err=$(tr -d '\\r' < "$work/dial.$i" | grep -v '^$' | tail -n 1)
   where=$(host_where "$i")
   case $err in

@@ -48,8 +48,9 @@ ${CLOSE_RELAY}
 
 /**
  * Probe ($1 token, $2 "relay" to make a relay key): removes this app's leftovers, then prints what the
- * deployer decides with: `tag <id>` when the host tag exists, `store containerd|graphdriver`, one
- * `image <id> <diff IDs…>` line per image, and `relaykey <type> <base64>` when asked.
+ * deployer decides with: `tag <id>` when the host tag exists (and nothing else), or
+ * `store containerd|graphdriver`, one `image <id> <diff IDs…>` line per image, and, when asked,
+ * `relaykey <type> <base64>`.
  */
 export function probeScript(image: StageImage): string {
   return `${common(image)}token=$1
@@ -68,7 +69,7 @@ done
 find ${PATHS.staging} -maxdepth 1 -type f -mmin +120 -delete 2>/dev/null || true
 relay_keys drop "$app."
 id=$(docker image inspect --format '{{.Id}}' ${shQuote(image.hostTag)} 2>/dev/null || true)
-[ -z "$id" ] || echo "tag $id"
+if [ -n "$id" ]; then echo "tag $id"; exit 0; fi
 case $(docker info --format '{{json .DriverStatus}}' 2>/dev/null) in
   *io.containerd.snapshotter*) echo "store containerd" ;;
   *) echo "store graphdriver" ;;

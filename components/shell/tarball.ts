@@ -82,7 +82,8 @@ run_jobs probe_host "\${hosts[@]}"
 need=()
 for i in "\${hosts[@]}"; do
   if [ -s "$work/problem.$i" ]; then host_failed "$i" "$(cat "$work/problem.$i")"; continue; fi
-  [ -z "$relay" ] || pending[$i]=$delivery
+  # A relay key made for this delivery goes at the end unless a load stage takes it away first.
+  ! grep -q '^relaykey ' "$work/probe.$i" || pending[$i]=$delivery
   id=$(awk '$1 == "tag" { print $2 }' "$work/probe.$i")
   if [ -n "$id" ]; then say_at "$i" "$id already on the host; nothing transferred"; else need+=("$i"); fi
 done
@@ -125,6 +126,18 @@ for i in "\${tag_only[@]}"; do
   say_at "$i" "$image_id was on the host under another name; tagged $host_tag, nothing transferred"
 done
 
+save_pid=""
+start_save() {
+  [ ! -d "$work/save" ] || return 0
+  mkdir "$work/save"
+  bash -o pipefail -c 'docker save "$1" | tar -x -C "$2"' save "$ref" "$work/save" 2> "$work/pack.err" &
+  save_pid=$!
+}
+finish_save() {
+  [ -n "$save_pid" ] || return 0
+  wait "$save_pid" || fail "saving the image on the deployer failed: $(cause_of "$work/pack.err" "docker save failed")"
+  save_pid=""
+}
 pack_source() {
   if [ "$1" = 0 ]; then docker save "$ref"; else pack_layers "$work/save" "$1"; fi
 }
@@ -149,6 +162,8 @@ deliver() {
     [ "$j" -eq 0 ] || upstream[$i]=\${chain[j-1]}
     [ "$((j + 1))" -ge "\${#chain[@]}" ] || downstream[$i]=\${chain[j+1]}
   done
+  # The deployer saves the image while the hosts get ready.
+  [ "$k" -eq 0 ] || start_save
   run_jobs arm_host "\${chain[@]}"
   for i in "\${chain[@]}"; do
     if [ -s "$work/problem.$i" ]; then host_failed "$i" "$(cat "$work/problem.$i")"; else armed+=("$i"); fi
@@ -160,11 +175,7 @@ deliver() {
   run_jobs link_host "\${chain[@]:0:\${#chain[@]}-1}"
   label=\${host_name[chain[0]]}
   for i in "\${chain[@]:1}"; do label+=" → \${host_name[i]}"; done
-  if [ "$k" -gt 0 ] && [ ! -d "$work/save" ]; then
-    mkdir "$work/save"
-    bg bash -o pipefail -c 'docker save "$1" | tar -x -C "$2"' save "$ref" "$work/save" 2> "$work/pack.err" ||
-      fail "saving the image on the deployer failed: $(cause_of "$work/pack.err" "docker save failed")"
-  fi
+  [ "$k" -eq 0 ] || finish_save
   kind=full
   [ "$k" -eq 0 ] || kind=partial
   if [ ! -e "$work/sum.$k" ]; then

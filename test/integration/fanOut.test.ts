@@ -55,7 +55,8 @@ async function localId(ref: string): Promise<string> {
 async function leftovers(host: TestHost): Promise<string> {
   const script = `ls /root/.ssh/authorized_keys2 /var/tmp/hcloud-deploy/* 2>/dev/null
 ls /run/hcloud-deploy | grep -vx keys.lock
-pgrep -af 'ssh .*hcloud-deploy' || true`;
+# relay connections: ssh processes of a delivery (ps, so that this script does not match itself)
+ps -eo args | grep '^ssh .*hcloud-deploy' || true`;
   return (await runOnHost(host, script)).stdout.trim();
 }
 
