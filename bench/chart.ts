@@ -5,7 +5,7 @@ const ROW = 22;
 const LABEL = 360;
 const PANEL = 280;
 const GAP = 40;
-const TOP = 56;
+const TOP = 72;
 
 function escape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -42,7 +42,7 @@ function panel(p: Panel, cases: readonly CaseResult[]): string[] {
   const [low, high] = decades(cases.map((c) => p.value(c) ?? 0));
   const scale = (v: number) => ((Math.log10(v) - low) / (high - low)) * PANEL;
   const height = cases.length * ROW;
-  const out = [`<text x="${p.x}" y="${TOP - 30}" class="title">${escape(p.title)}</text>`];
+  const out = [`<text x="${p.x}" y="${TOP - 34}" class="title">${escape(p.title)}</text>`];
   for (let power = low; power <= high; power++) {
     const x = p.x + scale(10 ** power);
     out.push(

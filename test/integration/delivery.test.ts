@@ -325,13 +325,15 @@ describe("registry pull delivery, run from the deployer", () => {
     expect((await runOnHost(pullHost, "ls /run | grep hcloud-deploy-pull; true")).stdout.trim()).toBe("");
   });
 
-  test("the probe of a tarball delivery to that host finds the pulled image", async () => {
-    const probe = await runOnHost(
-      pullHost,
-      `sh -c ${shQuote(probeScript({ app: "web", hostTag: hostTagOf("web", refs.v1) }))} sh t1 ''`,
-    );
-    expect(probe.stdout).toMatch(
-      /^tag sha256:[0-9a-f]{64}\nstore graphdriver\n(image sha256:[0-9a-f]{64}( sha256:[0-9a-f]{64})+\n)+$/,
+  test("a tarball delivery's probe finds the pulled image, or lists the layers the host holds", async () => {
+    const probe = (ref: string) =>
+      runOnHost(
+        pullHost,
+        `sh -c ${shQuote(probeScript({ app: "web", hostTag: hostTagOf("web", ref) }))} sh t1 ''`,
+      );
+    expect((await probe(refs.v1)).stdout).toMatch(/^tag sha256:[0-9a-f]{64}\n$/);
+    expect((await probe(refs.v2)).stdout).toMatch(
+      /^store graphdriver\n(image sha256:[0-9a-f]{64}( sha256:[0-9a-f]{64})+\n)+$/,
     );
   });
 });
