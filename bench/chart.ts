@@ -1,5 +1,5 @@
 /** The benchmark's chart: per case, bytes and seconds as bars on log scales, one SVG. Pure. */
-import type { BenchResults, CaseResult } from "./results";
+import type { BenchResults, CaseResult } from "./report";
 
 const ROW = 22;
 const LABEL = 360;

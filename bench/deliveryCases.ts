@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { run } from "../local/exec";
 import { buildBenchImages, Log } from "./image";
-import { Lab, Step } from "./lab";
-import type { BenchResults, CaseResult } from "./results";
+import { Lab, LabHost, Step } from "./lab";
+import type { BenchResults, CaseResult } from "./report";
 
 export interface DeliveryRun {
   readonly cases: CaseResult[];
@@ -94,19 +94,30 @@ export async function runDeliveryCases(
     const images = await buildBenchImages(lab.engine.dockerHost, context, quick, log);
     const [v1, v2] = [await push(lab, images.v1, "v1"), await push(lab, images.v2, "v2")];
     const image = await imageFigures(lab, v2, quick);
-    const measure = async (id: string, label: string, hosts: number, scripts: string[][]) => {
-      const step: Step = await lab.step(scripts, label);
+    // The median of `runs` runs (the machine is shared: one run can be slow for reasons of its own);
+    // `undo` puts the hosts back as they were before each further run.
+    const runs = quick ? 1 : 3;
+    const measure = async (
+      id: string,
+      label: string,
+      hosts: number,
+      scripts: string[][],
+      undo?: () => Promise<void>,
+    ) => {
+      const steps: Step[] = [];
+      for (let i = 0; i < (undo ? runs : 1); i++) {
+        if (i > 0) await undo!();
+        steps.push(await lab.step(scripts, label));
+      }
+      const times = steps.map((s) => s.seconds.toFixed(2)).join(", ");
+      const step = [...steps].sort((a, b) => a.seconds - b.seconds)[Math.floor(steps.length / 2)];
+      const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(3);
       log(
-        `${label}: ${(step.bytes / 2 ** 20).toFixed(3)} MiB to the hosts, ${(step.uplinkBytes / 2 ** 20).toFixed(3)} MiB from the deployer, ${step.seconds.toFixed(2)} s`,
+        `${label}: ${mib(step.bytes)} MiB to the hosts, ${mib(step.uplinkBytes)} MiB from the deployer, ` +
+          `${step.seconds.toFixed(2)} s (runs: ${times})`,
       );
-      cases.push({
-        id,
-        label,
-        hosts,
-        bytes: step.bytes,
-        uplinkBytes: step.uplinkBytes,
-        seconds: step.seconds,
-      });
+      const { bytes, uplinkBytes, seconds } = step;
+      cases.push({ id, label, hosts, bytes, uplinkBytes, seconds });
     };
     const [h1, h2] = lab.hosts;
     await lab.shape("hosts", opts.rate);
@@ -117,42 +128,37 @@ export async function runDeliveryCases(
     await lab.clear([h1]);
     const hostLoadS = await hostLoadSeconds(lab, v1);
     await measure("cold", "this delivery, cold host", 1, lab.tarball(v1, [h1]));
-    await measure("redeploy", "this delivery, one-file change", 1, lab.tarball(v2, [h1]));
+    const again = (ref: string, hosts: readonly LabHost[]) => () => lab.forget(ref, hosts);
+    await measure("redeploy", "this delivery, one-file change", 1, lab.tarball(v2, [h1]), again(v2, [h1]));
     await measure("same-again", "this delivery, same digest again", 1, lab.tarball(v2, [h1]));
     await measure("pull-cold", "registry pull, cold host", 1, lab.registryPull(v1, h2));
-    await measure("pull-redeploy", "registry pull, one-file change", 1, lab.registryPull(v2, h2));
+    await measure(
+      "pull-redeploy",
+      "registry pull, one-file change",
+      1,
+      lab.registryPull(v2, h2),
+      again(v2, [h2]),
+    );
 
     log(`putting v1 on all ${lab.hosts.length} hosts`);
     await lab.forget(v2, [h1, h2]);
     await lab.step(lab.tarball(v1, lab.hosts), "v1 everywhere");
     for (const count of quick ? [1, 8] : [1, 4, 8]) {
       const hosts = lab.hosts.slice(0, count);
-      await measure(
-        `change-${count}-host${count > 1 ? "s" : ""}`,
-        `one-file change to ${count} host${count > 1 ? "s" : ""}`,
-        count,
-        lab.tarball(v2, hosts),
-      );
+      const plural = count > 1 ? "s" : "";
+      const label = `one-file change to ${count} host${plural}`;
+      await measure(`change-${count}-host${plural}`, label, count, lab.tarball(v2, hosts), again(v2, hosts));
       if (count < 8) await lab.forget(v2, hosts);
     }
 
     await lab.shape("hosts", null);
     await lab.shape("uplink", opts.rate);
-    const one = await images.newLayer("bench/app:new-layer-1", opts.newLayerMiB);
-    const eight = await images.newLayer("bench/app:new-layer-8", opts.newLayerMiB);
     const mb = `${opts.newLayerMiB} MiB`;
-    await measure(
-      "new-layer-1-host",
-      `new ${mb} layer to 1 host, uplink shaped`,
-      1,
-      lab.tarball(await push(lab, one, "nl1"), [h1]),
-    );
-    await measure(
-      "new-layer-8-hosts",
-      `new ${mb} layer to 8 hosts, uplink shaped`,
-      8,
-      lab.tarball(await push(lab, eight, "nl8"), lab.hosts),
-    );
+    const one = await push(lab, await images.newLayer("bench/app:new-layer-1", opts.newLayerMiB), "nl1");
+    const eight = await push(lab, await images.newLayer("bench/app:new-layer-8", opts.newLayerMiB), "nl8");
+    const layerTo = (n: number) => `new ${mb} layer to ${n} host${n > 1 ? "s" : ""}, uplink shaped`;
+    await measure("new-layer-1-host", layerTo(1), 1, lab.tarball(one, [h1]), again(one, [h1]));
+    await measure("new-layer-8-hosts", layerTo(8), 8, lab.tarball(eight, lab.hosts), again(eight, lab.hosts));
     await lab.shape("uplink", null);
     return { cases, image, hostLoadS };
   } finally {

@@ -16,7 +16,7 @@ import { renderChart } from "./chart";
 import { runDeliveryCases } from "./deliveryCases";
 import { Lab } from "./lab";
 import { runPulumiCases } from "./pulumiCases";
-import { BenchResults, checkTargets, summarize } from "./results";
+import { BenchResults, checkTargets, summarize } from "./report";
 
 const HOSTS = 8;
 

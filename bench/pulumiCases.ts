@@ -12,7 +12,7 @@ import { run } from "../local/exec";
 import { LOCAL_DEFAULTS, startLocalEnv } from "../local/environment";
 import { buildLocalImage, copyProject, localApps, pinImages, pulumi, pulumiEnv } from "../local/stack";
 import type { Log } from "./image";
-import type { CaseResult } from "./results";
+import type { CaseResult } from "./report";
 
 const ROOT = path.resolve(__dirname, "..");
 const STACK = "local";

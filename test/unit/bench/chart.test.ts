@@ -1,5 +1,5 @@
 import { decades, renderChart } from "../../../bench/chart";
-import type { CaseResult } from "../../../bench/results";
+import type { CaseResult } from "../../../bench/report";
 
 const cases: CaseResult[] = [
   {

@@ -1,6 +1,7 @@
 /**
  * What `npm run bench` writes to bench/results.json (schema in the README), the one-line summary it prints
- * last, and its targets (issue 10). Pure: the chart and the tests work from these.
+ * last, and its targets (issue 10). Pure: the chart and the tests work from these. (Not named results.ts:
+ * `require("./results")` would find the JSON first.)
  */
 
 /** One measured case. Bytes are deterministic; seconds depend on the machine's load. */

@@ -1,5 +1,5 @@
 import { changedResources } from "../../../bench/pulumiCases";
-import { CaseResult, checkTargets, summarize } from "../../../bench/results";
+import { CaseResult, checkTargets, summarize } from "../../../bench/report";
 
 const measured = (id: string, bytes: number, seconds: number, uplinkBytes = bytes): CaseResult => ({
   id,
