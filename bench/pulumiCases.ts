@@ -73,31 +73,35 @@ async function bytesToHosts(prefix: string): Promise<number> {
   return total;
 }
 
+const LABELS = {
+  change: "pulumi up, local stack, one-file change",
+  noop: "pulumi up, local stack, nothing changed",
+};
+
+/** Both cases, not measured, saying why. */
+function missing(reason: string): PulumiRun {
+  const none = { hosts: 2, bytes: null, uplinkBytes: null, seconds: null, skipped: reason };
+  return {
+    cases: [
+      { id: "pulumi-change", label: LABELS.change, ...none },
+      { id: "pulumi-noop", label: LABELS.noop, ...none },
+    ],
+    noopChanges: null,
+  };
+}
+
 export async function runPulumiCases(log: Log): Promise<PulumiRun> {
   const skipped = pulumiMissing();
-  const labels = {
-    change: "pulumi up, local stack, one-file change",
-    noop: "pulumi up, local stack, nothing changed",
-  };
   if (skipped) {
     log(`pulumi cases SKIPPED: ${skipped}`);
-    const skip = (id: string, label: string): CaseResult => ({
-      id,
-      label,
-      hosts: 2,
-      bytes: null,
-      uplinkBytes: null,
-      seconds: null,
-      skipped,
-    });
-    return {
-      cases: [skip("pulumi-change", labels.change), skip("pulumi-noop", labels.noop)],
-      noopChanges: null,
-    };
+    return missing(skipped);
   }
   const work = await mkdtemp(path.join(tmpdir(), "hcd-bench-stack-"));
+  // A fresh cloud each run: the stack lives in `work`, which goes at the end.
+  const dir = path.join(HARNESS_STATE_ROOT, "bench-stack");
+  await rm(dir, { recursive: true, force: true });
   const env = await startLocalEnv({
-    dir: path.join(HARNESS_STATE_ROOT, "bench-stack"),
+    dir,
     apiPort: 25489,
     registryPort: 5003,
     registryCredentials: LOCAL_DEFAULTS.registryCredentials,
@@ -132,7 +136,7 @@ export async function runPulumiCases(log: Log): Promise<PulumiRun> {
     const change = await timedUp(opts, "bench one-file change");
     const changeBytes = (await bytesToHosts("k")) - before;
     log(
-      `${labels.change}: ${change.seconds.toFixed(1)} s, ${changedResources(change.output)} resources changed`,
+      `${LABELS.change}: ${change.seconds.toFixed(1)} s, ${changedResources(change.output)} resources changed`,
     );
 
     before = await bytesToHosts("k");
@@ -140,13 +144,13 @@ export async function runPulumiCases(log: Log): Promise<PulumiRun> {
     const noopBytes = (await bytesToHosts("k")) - before;
     const noopChanges = changedResources(noop.output);
     log(
-      `${labels.noop}: ${noop.seconds.toFixed(1)} s, ${noopChanges} resources changed, ${noopBytes} bytes to the hosts`,
+      `${LABELS.noop}: ${noop.seconds.toFixed(1)} s, ${noopChanges} resources changed, ${noopBytes} bytes to the hosts`,
     );
     return {
       cases: [
         {
           id: "pulumi-change",
-          label: labels.change,
+          label: LABELS.change,
           hosts: 2,
           bytes: changeBytes,
           uplinkBytes: null,
@@ -154,7 +158,7 @@ export async function runPulumiCases(log: Log): Promise<PulumiRun> {
         },
         {
           id: "pulumi-noop",
-          label: labels.noop,
+          label: LABELS.noop,
           hosts: 2,
           bytes: noopBytes,
           uplinkBytes: null,
@@ -163,8 +167,14 @@ export async function runPulumiCases(log: Log): Promise<PulumiRun> {
       ],
       noopChanges,
     };
+  } catch (err) {
+    // The delivery figures still count; the pulumi cases say why they are missing.
+    const reason = `pulumi up failed: ${(err as Error).message.split("\n")[0]}`;
+    log(`${reason}\n${(err as Error).message}`);
+    return missing(reason);
   } finally {
     await env.stop();
     await rm(work, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }
