@@ -43,7 +43,9 @@ async function push(lab: Lab, tag: string, name: string): Promise<string> {
 async function imageFigures(lab: Lab, ref: string, quick: boolean): Promise<BenchResults["image"]> {
   const dir = await mkdtemp(path.join(tmpdir(), "hcd-bench-save-"));
   try {
+    const started = performance.now();
     await run("bash", ["-c", 'docker save "$0" | tar -x -C "$1"', ref, dir], { env: lab.env });
+    const saveS = (performance.now() - started) / 1000;
     const [manifest] = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as {
       Layers: string[];
     }[];
@@ -58,6 +60,7 @@ async function imageFigures(lab: Lab, ref: string, quick: boolean): Promise<Benc
       layers: sizes.slice(-3).map((bytes, i) => ({ name: names[i], bytes })),
       bytes: sizes.reduce((a, b) => a + b, 0),
       compressedBytes: await zstdSize('docker save "$0"', ref),
+      saveS,
       changedLayerCompressedBytes: await zstdSize(
         'cat "$0"',
         path.join(dir, manifest.Layers[manifest.Layers.length - 1]),

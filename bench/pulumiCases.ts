@@ -54,6 +54,15 @@ function timedUp(
   });
 }
 
+/** Seconds per resource that an update created, updated or replaced, from Pulumi's progress lines. */
+export function stepSeconds(output: string): Record<string, number> {
+  const steps: Record<string, number> = {};
+  const line = /^\s*[+~-]+\s+\S+ (\S+) (?:created replacement|created|updated) \(([\d.]+)s\)/gm;
+  for (const [, name, seconds] of output.matchAll(line))
+    steps[name] = Math.max(steps[name] ?? 0, Number(seconds));
+  return steps;
+}
+
 /** Resources an update created, updated, replaced or deleted, from its "Resources:" summary. */
 export function changedResources(output: string): number {
   const summary = output.slice(output.lastIndexOf("Resources:"));
@@ -135,9 +144,9 @@ export async function runPulumiCases(log: Log): Promise<PulumiRun> {
     let before = await bytesToHosts("k");
     const change = await timedUp(opts, "bench one-file change");
     const changeBytes = (await bytesToHosts("k")) - before;
-    log(
-      `${LABELS.change}: ${change.seconds.toFixed(1)} s, ${changedResources(change.output)} resources changed`,
-    );
+    const steps = stepSeconds(change.output);
+    const stepList = Object.entries(steps).map(([name, s]) => `${name} ${s} s`);
+    log(`${LABELS.change}: ${change.seconds.toFixed(1)} s; resources: ${stepList.join(", ")}`);
 
     before = await bytesToHosts("k");
     const noop = await timedUp(opts, "bench nothing changed");
@@ -155,6 +164,7 @@ export async function runPulumiCases(log: Log): Promise<PulumiRun> {
           bytes: changeBytes,
           uplinkBytes: null,
           seconds: change.seconds,
+          steps,
         },
         {
           id: "pulumi-noop",

@@ -16,6 +16,8 @@ export interface CaseResult {
   readonly seconds: number | null;
   /** Why the case did not run (then bytes and seconds are null). */
   readonly skipped?: string;
+  /** For `pulumi up` cases: seconds per resource that changed, as Pulumi reported them. */
+  readonly steps?: Readonly<Record<string, number>>;
 }
 
 export interface BenchResults {
@@ -32,6 +34,8 @@ export interface BenchResults {
     readonly compressedBytes: number;
     /** The layer the one-file change touches, compressed the same way. */
     readonly changedLayerCompressedBytes: number;
+    /** Seconds `docker save` of the image takes on the deployer (every partial pack starts with it). */
+    readonly saveS: number;
   };
   /** Seconds a host takes to load the whole image from a local compressed archive. */
   readonly hostLoadS: number;

@@ -1,4 +1,4 @@
-import { changedResources } from "../../../bench/pulumiCases";
+import { changedResources, stepSeconds } from "../../../bench/pulumiCases";
 import { CaseResult, checkTargets, summarize } from "../../../bench/report";
 
 const measured = (id: string, bytes: number, seconds: number, uplinkBytes = bytes): CaseResult => ({
@@ -114,4 +114,20 @@ test("changes are counted from pulumi's resource summary", () => {
     "Updating (local)\n...\nResources:\n    ~ 2 updated\n    +-1 replaced\n    3 changes. 9 unchanged\n\nDuration: 12s\n";
   expect(changedResources(output)).toBe(3);
   expect(changedResources("Resources:\n    12 unchanged\n\nDuration: 4s\n")).toBe(0);
+});
+
+test("the seconds of each changed resource come from pulumi's progress lines", () => {
+  const output = [
+    " ++ command:local:Command web-fan-out-ship created replacement (0.58s) [diff: ~environment,triggers]; hcloud-deploy: …",
+    " +- command:local:Command web-fan-out-ship replaced (0.00s) [diff: ~environment,triggers]",
+    " ++ command:remote:Command web-on-local-1-service-run created replacement (11s) [diff: ~create]",
+    " ~  command:local:Command web-on-local-1-delivery-load updated (0.7s) [diff: ~environment]",
+    " -- command:local:Command web-fan-out-ship deleted original (0.02s)",
+    " ~  hcloud:index:Server local-1-server refreshing (0s)",
+  ].join("\n");
+  expect(stepSeconds(output)).toEqual({
+    "web-fan-out-ship": 0.58,
+    "web-on-local-1-service-run": 11,
+    "web-on-local-1-delivery-load": 0.7,
+  });
 });
