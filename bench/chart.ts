@@ -36,10 +36,12 @@ interface Panel {
   readonly value: (c: CaseResult) => number | null;
   readonly tick: (power: number) => string;
   readonly color: string;
+  /** A second, thin bar where it differs from the first (the bytes that left the deployer). */
+  readonly overlay?: { readonly value: (c: CaseResult) => number | null; readonly color: string };
 }
 
 function panel(p: Panel, cases: readonly CaseResult[]): string[] {
-  const [low, high] = decades(cases.map((c) => p.value(c) ?? 0));
+  const [low, high] = decades(cases.flatMap((c) => [p.value(c) ?? 0, p.overlay?.value(c) ?? 0]));
   const scale = (v: number) => ((Math.log10(v) - low) / (high - low)) * PANEL;
   const height = cases.length * ROW;
   const out = [`<text x="${p.x}" y="${TOP - 34}" class="title">${escape(p.title)}</text>`];
@@ -60,6 +62,12 @@ function panel(p: Panel, cases: readonly CaseResult[]): string[] {
       out.push(
         `<rect x="${p.x}" y="${y}" width="${width.toFixed(1)}" height="${ROW - 8}" fill="${p.color}"><title>${escape(`${c.label}: ${v}`)}</title></rect>`,
       );
+      const second = p.overlay?.value(c) ?? null;
+      if (p.overlay && second !== null && second > 0 && Math.abs(second - v) > 0.05 * v) {
+        out.push(
+          `<rect x="${p.x}" y="${y + ROW - 13}" width="${Math.max(scale(second), 1).toFixed(1)}" height="5" fill="${p.overlay.color}"><title>${escape(`${c.label}, from the deployer: ${second}`)}</title></rect>`,
+        );
+      }
     }
   });
   return out;
@@ -76,7 +84,14 @@ export function renderChart(results: Pick<BenchResults, "cases" | "date" | "mode
     `<text x="8" y="16" class="title">hcloud-deploy delivery benchmark, ${escape(results.mode)}, links ${results.rateMbit} Mbit/s, ${escape(results.date)} (log scales)</text>`,
     ...cases.map((c, i) => `<text x="8" y="${TOP + i * ROW + 16}">${escape(c.label)}</text>`),
     ...panel(
-      { title: "bytes to the hosts", x: LABEL, value: (c) => c.bytes, tick: byteLabel, color: "#4878a8" },
+      {
+        title: "bytes to the hosts (dark: from the deployer)",
+        x: LABEL,
+        value: (c) => c.bytes,
+        tick: byteLabel,
+        color: "#4878a8",
+        overlay: { value: (c) => c.uplinkBytes, color: "#1f3550" },
+      },
       cases,
     ),
     ...panel(

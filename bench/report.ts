@@ -102,7 +102,13 @@ const fixed = (n: number, digits = 2) => n.toFixed(digits);
 /** The issue's targets against the figures; `met` is null where a figure is missing. */
 export function checkTargets(
   s: Summary,
-  context: { compressedBytes: number; rateMbit: number; hostLoadS: number; newLayerUplink1: number | null },
+  context: {
+    compressedBytes: number;
+    rateMbit: number;
+    hostLoadS: number;
+    newLayerMiB: number;
+    newLayerUplink1: number | null;
+  },
 ): TargetCheck[] {
   const check = (
     target: string,
@@ -135,10 +141,14 @@ export function checkTargets(
       const ratio = s.hosts8S! / s.hosts1S!;
       return [`${fixed(ratio)} x`, ratio <= 2];
     }),
-    check("new 50 MB layer to 8 hosts: <= 2 x the time for 1 host", [s.newLayer8S, s.newLayer1S], () => {
-      const ratio = s.newLayer8S! / s.newLayer1S!;
-      return [`${fixed(ratio)} x`, ratio <= 2];
-    }),
+    check(
+      `new ${context.newLayerMiB} MiB layer to 8 hosts: <= 2 x the time for 1 host`,
+      [s.newLayer8S, s.newLayer1S],
+      () => {
+        const ratio = s.newLayer8S! / s.newLayer1S!;
+        return [`${fixed(ratio)} x`, ratio <= 2];
+      },
+    ),
     check("new layer to 8 hosts: crosses the uplink once", [s.uplinkBytes8, context.newLayerUplink1], () => {
       const ratio = s.uplinkBytes8! / context.newLayerUplink1!;
       return [`${fixed(ratio)} x the 1-host uplink bytes`, ratio < 1.5];

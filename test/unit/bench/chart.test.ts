@@ -7,7 +7,7 @@ const cases: CaseResult[] = [
     label: "plain docker save | ssh | docker load",
     hosts: 1,
     bytes: 160_000_000,
-    uplinkBytes: 1,
+    uplinkBytes: 160_000_000,
     seconds: 15,
   },
   {
@@ -15,7 +15,7 @@ const cases: CaseResult[] = [
     label: "this delivery, one-file change",
     hosts: 1,
     bytes: 120_000,
-    uplinkBytes: 1,
+    uplinkBytes: 120_000,
     seconds: 0.5,
   },
   {
@@ -64,4 +64,22 @@ describe("the chart", () => {
     expect(svg).toContain("pulumi up &lt;nothing&gt;");
     expect(svg).not.toContain("<nothing>");
   });
+});
+
+test("where the hosts got more than the deployer sent (relays), a thin bar shows what it sent", () => {
+  const fanOut: CaseResult = {
+    id: "new-layer-8-hosts",
+    label: "8 hosts",
+    hosts: 8,
+    bytes: 400_000_000,
+    uplinkBytes: 50_000_000,
+    seconds: 9,
+  };
+  const svg = renderChart({ cases: [...cases, fanOut], date: "d", mode: "full", rateMbit: 100 });
+  const thin = [...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)" height="5"/g)].map((m) =>
+    Number(m[1]),
+  );
+  // Decades 5 (120 kB) to 9 (400 MB) over 280 px.
+  expect(thin).toHaveLength(1);
+  expect(thin[0]).toBeCloseTo(((Math.log10(50_000_000) - 5) / 4) * 280, 0);
 });

@@ -53,7 +53,13 @@ describe("the summary on the last line", () => {
 });
 
 describe("targets", () => {
-  const context = { compressedBytes: 50_000_000, rateMbit: 100, hostLoadS: 2, newLayerUplink1: 52_000_000 };
+  const context = {
+    compressedBytes: 50_000_000,
+    rateMbit: 100,
+    hostLoadS: 2,
+    newLayerMiB: 50,
+    newLayerUplink1: 52_000_000,
+  };
 
   test("each target with its measured figure, met or missed", () => {
     expect(checkTargets(summarize(CASES, 0), context)).toEqual([
@@ -70,7 +76,7 @@ describe("targets", () => {
         met: true,
       },
       { target: "one-file change to 8 hosts: <= 2 x the time for 1 host", measured: "1.50 x", met: true },
-      { target: "new 50 MB layer to 8 hosts: <= 2 x the time for 1 host", measured: "1.80 x", met: true },
+      { target: "new 50 MiB layer to 8 hosts: <= 2 x the time for 1 host", measured: "1.80 x", met: true },
       {
         target: "new layer to 8 hosts: crosses the uplink once",
         measured: "1.02 x the 1-host uplink bytes",
