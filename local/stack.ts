@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
+import { configKey } from "../config/schema";
 import { run } from "./exec";
 import { buildHttpImage, EngineAddress, pushImage } from "./images";
 import { LocalEnvInfo } from "./environment";
@@ -34,7 +35,7 @@ export function pulumiEnv(projectDir: string, env: LocalEnvInfo): NodeJS.Process
 /** The apps of a stack file that are built from a context (the local environment builds those offline). */
 export function localApps(stackFile: string): LocalApp[] {
   const config = parse(readFileSync(stackFile, "utf8")).config as Record<string, unknown>;
-  const apps = (config["hcloud-deploy:apps"] ?? []) as {
+  const apps = (config[configKey("apps")] ?? []) as {
     name: string;
     port: number;
     build?: { context: string };
@@ -105,9 +106,12 @@ export async function pinImages(
   opts: { cwd: string; env: NodeJS.ProcessEnv },
 ): Promise<void> {
   const file = parse(readFileSync(path.join(opts.cwd, `Pulumi.${stack}.yaml`), "utf8"));
-  const current = (file.config?.["hcloud-deploy:imagePins"] ?? {}) as Record<string, string>;
+  const current = (file.config?.[configKey("imagePins")] ?? {}) as Record<string, string>;
   for (const [app, ref] of Object.entries(refs)) {
     if (current[app] === ref) continue;
-    await pulumi(["config", "set", "--stack", stack, "--path", `hcloud-deploy:imagePins.${app}`, ref], opts);
+    await pulumi(
+      ["config", "set", "--stack", stack, "--path", `${configKey("imagePins")}.${app}`, ref],
+      opts,
+    );
   }
 }
