@@ -8,6 +8,7 @@ import { AppConfig, DEFAULTS, HostConfig, LoadBalancerConfig, LOCATIONS } from "
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const LB_TYPE = /^lb\d+$/;
 const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+const DOCKER_BRIDGE = "172.17.0.0/16";
 
 /** The load balancer as written; its location defaults to the first host's, known once hosts are checked. */
 export interface LoadBalancerDraft {
@@ -50,6 +51,9 @@ function parseNetwork(n: ConfigNode): string {
     n.fail(`"${text}" is not a private IPv4 range (inside ${PRIVATE_RANGES.join(", ")})`);
   }
   if (cidr.prefixLength > 23) n.fail(`"${text}" is too small: use /23 or larger (servers get a /24 of it)`);
+  // Docker's default bridge on every host: the host could not tell the two apart.
+  if (overlaps(text, DOCKER_BRIDGE))
+    n.fail(`"${text}" overlaps Docker's default bridge ${DOCKER_BRIDGE} on the hosts`);
   return text;
 }
 

@@ -108,6 +108,11 @@ const invalid: [string, Record<string, unknown>[], string][] = [
     'hcloud-deploy:apps[0].loadBalancer.network: "10.0.0.0/24" is too small: use /23 or larger',
   ],
   [
+    "network over Docker's default bridge",
+    [web({ loadBalancer: { network: "172.16.0.0/12" } })],
+    `hcloud-deploy:apps[0].loadBalancer.network: "172.16.0.0/12" overlaps Docker's default bridge 172.17.0.0/16 on the hosts`,
+  ],
+  [
     "network with host bits",
     [web({ loadBalancer: { network: "10.0.0.1/16" } })],
     'hcloud-deploy:apps[0].loadBalancer.network: "10.0.0.1/16" has host bits set',
