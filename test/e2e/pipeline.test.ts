@@ -10,6 +10,7 @@ import { parse } from "yaml";
 import { run } from "../../local/exec";
 import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../../local/environment";
 import { HARNESS_STATE_ROOT } from "../../local/dockerd";
+import { api, waitForHealth } from "../integration/lbSupport";
 import {
   buildLocalImage,
   LocalApp,
@@ -173,26 +174,12 @@ describeE2e("the local stack on the real Pulumi engine", () => {
       );
       expect(Object.keys(lbs)).toEqual(["web"]);
       expect(lbs.web.url).toMatch(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:80\/$/);
-      const state = async () =>
-        (await (await fetch(env.info.hcloudEndpoint.replace(/\/v1$/, "/__emulator/state"))).json()) as {
-          loadBalancers: { id: number }[];
-        };
-      const [lb] = (await state()).loadBalancers;
+      const lbList = await api(env.info.hcloudEndpoint, "GET", "/load_balancers");
+      const [lb] = lbList.body.load_balancers as { id: number; targets: { server: { id: number } }[] }[];
       // New targets receive traffic after their first passing check (every 15 s by default).
-      const deadline = Date.now() + 60_000;
-      let statuses: string[] = [];
-      while (Date.now() < deadline) {
-        const res = await fetch(`${env.info.hcloudEndpoint}/load_balancers/${lb.id}`, {
-          headers: { Authorization: `Bearer ${"e".repeat(64)}` },
-        });
-        const body = (await res.json()) as {
-          load_balancer: { targets: { health_status: { status: string }[] }[] };
-        };
-        statuses = body.load_balancer.targets.flatMap((t) => t.health_status.map((h) => h.status));
-        if (statuses.length === 2 && statuses.every((status) => status === "healthy")) break;
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
-      expect(statuses).toEqual(["healthy", "healthy"]);
+      const healthy = Object.fromEntries(lb.targets.map((t) => [t.server.id, "healthy"]));
+      expect(Object.keys(healthy)).toHaveLength(2);
+      await waitForHealth(env.info.hcloudEndpoint, lb.id, healthy, 60_000);
       for (let i = 0; i < 10; i++) expect(await answers(lbs.web.url)).toBe("web v1");
     },
     120_000,

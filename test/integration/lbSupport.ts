@@ -1,15 +1,15 @@
 import { request } from "node:http";
-import type { RunningEmulator } from "../../local/emulator/emulator";
 import { delay } from "../../local/exec";
 
 // any: the assertions dig into arbitrary API JSON
+/** A request to the emulator at `endpoint` (`…/v1`), with a token it accepts. */
 export async function api(
-  emulator: RunningEmulator,
+  endpoint: string,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${emulator.endpoint}${path}`, {
+  const response = await fetch(`${endpoint}${path}`, {
     method,
     headers: { Authorization: `Bearer ${"t".repeat(64)}`, "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -52,7 +52,7 @@ export async function probe(
 
 /** Polls GET /load_balancers/{id} until every named target reports the wanted health on every service. */
 export async function waitForHealth(
-  emulator: RunningEmulator,
+  endpoint: string,
   lbId: number,
   wanted: Record<number, string>,
   timeoutMs = 30_000,
@@ -60,7 +60,7 @@ export async function waitForHealth(
   const deadline = Date.now() + timeoutMs;
   let seen: unknown;
   while (Date.now() < deadline) {
-    const lb = (await api(emulator, "GET", `/load_balancers/${lbId}`)).body.load_balancer;
+    const lb = (await api(endpoint, "GET", `/load_balancers/${lbId}`)).body.load_balancer;
     seen = lb.targets.map((t: any) => [t.server.id, t.health_status.map((h: any) => h.status)]);
     const ok = Object.entries(wanted).every(([id, status]) => {
       const target = lb.targets.find((t: any) => t.server.id === Number(id));

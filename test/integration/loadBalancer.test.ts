@@ -64,7 +64,7 @@ beforeAll(async () => {
       dns64Servers: [],
     });
     const body = { name, server_type: "cx22", image: "debian-12", location, user_data: userData };
-    const res = await api(emulator, "POST", "/servers", {
+    const res = await api(emulator.endpoint, "POST", "/servers", {
       ...body,
       public_net: { enable_ipv4: false, enable_ipv6: true },
     });
@@ -81,17 +81,17 @@ afterAll(async () => {
 });
 
 test("the provider's calls build the network, the load balancer, its service and private targets", async () => {
-  const network = await api(emulator, "POST", "/networks", {
+  const network = await api(emulator.endpoint, "POST", "/networks", {
     name: "web-lb-network",
     ip_range: "10.0.0.0/16",
     expose_routes_to_vswitch: false,
   });
   ids.network = network.body.network.id;
   const subnet = { type: "cloud", ip_range: "10.0.0.0/24", network_zone: "eu-central" };
-  expect((await api(emulator, "POST", `/networks/${ids.network}/actions/add_subnet`, subnet)).status).toBe(
-    201,
-  );
-  const lb = await api(emulator, "POST", "/load_balancers", {
+  expect(
+    (await api(emulator.endpoint, "POST", `/networks/${ids.network}/actions/add_subnet`, subnet)).status,
+  ).toBe(201);
+  const lb = await api(emulator.endpoint, "POST", "/load_balancers", {
     name: "web-lb",
     load_balancer_type: "lb11",
     location: "fsn1",
@@ -100,10 +100,10 @@ test("the provider's calls build the network, the load balancer, its service and
   lbAddress = lb.body.load_balancer.public_net.ipv6.ip;
   const attach = { network: ids.network, ip_range: "10.0.0.0/24" };
   for (const path of [`/load_balancers/${ids.lb}`, `/servers/${ids.a}`, `/servers/${ids.b}`]) {
-    const res = await api(emulator, "POST", `${path}/actions/attach_to_network`, attach);
+    const res = await api(emulator.endpoint, "POST", `${path}/actions/attach_to_network`, attach);
     expect([path, res.body.action?.status]).toEqual([path, "success"]);
   }
-  const service = await api(emulator, "POST", `/load_balancers/${ids.lb}/actions/add_service`, {
+  const service = await api(emulator.endpoint, "POST", `/load_balancers/${ids.lb}/actions/add_service`, {
     protocol: "http",
     listen_port: 80,
     destination_port: APP_PORT,
@@ -119,13 +119,13 @@ test("the provider's calls build the network, the load balancer, its service and
   expect([service.body.action.status, service.body.action.error]).toEqual(["success", null]);
   for (const id of [ids.a, ids.b]) {
     const target = { type: "server", server: { id }, use_private_ip: true };
-    const res = await api(emulator, "POST", `/load_balancers/${ids.lb}/actions/add_target`, target);
+    const res = await api(emulator.endpoint, "POST", `/load_balancers/${ids.lb}/actions/add_target`, target);
     expect([res.body.action.status, res.body.action.error]).toEqual(["success", null]);
   }
   expect(await namespaces()).toEqual(
     expect.arrayContaining([`hcd-${PREFIX}l${ids.lb}`, `hcd-${PREFIX}n${ids.network}`]),
   );
-  await waitForHealth(emulator, ids.lb, { [ids.a]: "healthy", [ids.b]: "healthy" });
+  await waitForHealth(emulator.endpoint, ids.lb, { [ids.a]: "healthy", [ids.b]: "healthy" });
 }, 120_000);
 
 test("traffic to the load balancer's IPv6 reaches both hosts, with no failed request", async () => {
@@ -139,7 +139,7 @@ test("traffic to the load balancer's IPv6 reaches both hosts, with no failed req
 
 test("a host whose app stops answering is taken out by the health check; no request fails afterwards", async () => {
   await hosts.get(`${PREFIX}${ids.b}`)!.exec("pkill -f 'busybox httpd'");
-  await waitForHealth(emulator, ids.lb, { [ids.a]: "healthy", [ids.b]: "unhealthy" });
+  await waitForHealth(emulator.endpoint, ids.lb, { [ids.a]: "healthy", [ids.b]: "unhealthy" });
   const result = await probe(`http://[${lbAddress}]:80/`, 40);
   console.log(
     `probe: host-b down: sent ${result.sent}, failed ${result.failed}, bodies ${JSON.stringify(result.bodies)}`,
@@ -147,11 +147,11 @@ test("a host whose app stops answering is taken out by the health check; no requ
   expect([result.failed, result.bodies]).toEqual([0, { "host-a": 40 }]);
   // Back up: the next good check brings it back without any change through the API.
   await hosts.get(`${PREFIX}${ids.b}`)!.exec(APP("host-b"));
-  await waitForHealth(emulator, ids.lb, { [ids.a]: "healthy", [ids.b]: "healthy" });
+  await waitForHealth(emulator.endpoint, ids.lb, { [ids.a]: "healthy", [ids.b]: "healthy" });
 }, 90_000);
 
 test("HTTPS at the load balancer with an issued managed certificate; HTTP answers with a redirect", async () => {
-  const cert = await api(emulator, "POST", "/certificates", {
+  const cert = await api(emulator.endpoint, "POST", "/certificates", {
     name: "web-cert",
     type: "managed",
     domain_names: [DOMAIN],
@@ -160,10 +160,13 @@ test("HTTPS at the load balancer with an issued managed certificate; HTTP answer
   const caFile = path.join(workDir, "ca.pem");
   await writeFile(caFile, cert.body.certificate.certificate);
   expect(
-    (await api(emulator, "POST", `/load_balancers/${ids.lb}/actions/delete_service`, { listen_port: 80 }))
-      .status,
+    (
+      await api(emulator.endpoint, "POST", `/load_balancers/${ids.lb}/actions/delete_service`, {
+        listen_port: 80,
+      })
+    ).status,
   ).toBe(201);
-  const https = await api(emulator, "POST", `/load_balancers/${ids.lb}/actions/add_service`, {
+  const https = await api(emulator.endpoint, "POST", `/load_balancers/${ids.lb}/actions/add_service`, {
     protocol: "https",
     listen_port: 443,
     destination_port: APP_PORT,
@@ -205,18 +208,22 @@ test("HTTPS at the load balancer with an issued managed certificate; HTTP answer
 
 test("destroy in the provider's order leaves no namespace, bridge or veth behind", async () => {
   for (const id of [ids.a, ids.b]) {
-    await api(emulator, "POST", `/load_balancers/${ids.lb}/actions/remove_target`, {
+    await api(emulator.endpoint, "POST", `/load_balancers/${ids.lb}/actions/remove_target`, {
       type: "server",
       server: { id },
     });
   }
-  await api(emulator, "POST", `/load_balancers/${ids.lb}/actions/delete_service`, { listen_port: 443 });
-  expect((await api(emulator, "DELETE", `/load_balancers/${ids.lb}`)).status).toBe(204);
-  expect((await api(emulator, "DELETE", `/certificates/${ids.certificate}`)).status).toBe(204);
+  await api(emulator.endpoint, "POST", `/load_balancers/${ids.lb}/actions/delete_service`, {
+    listen_port: 443,
+  });
+  expect((await api(emulator.endpoint, "DELETE", `/load_balancers/${ids.lb}`)).status).toBe(204);
+  expect((await api(emulator.endpoint, "DELETE", `/certificates/${ids.certificate}`)).status).toBe(204);
   for (const id of [ids.a, ids.b]) {
-    await api(emulator, "POST", `/servers/${id}/actions/detach_from_network`, { network: ids.network });
+    await api(emulator.endpoint, "POST", `/servers/${id}/actions/detach_from_network`, {
+      network: ids.network,
+    });
   }
-  expect((await api(emulator, "DELETE", `/networks/${ids.network}`)).status).toBe(204);
+  expect((await api(emulator.endpoint, "DELETE", `/networks/${ids.network}`)).status).toBe(204);
   expect(await namespaces()).toEqual([`hcd-${PREFIX}${ids.a}`, `hcd-${PREFIX}${ids.b}`].sort());
   const links = (await run("ip", ["-o", "link", "show"])).stdout;
   expect(links).not.toContain(`hcd-${PREFIX}l`);
