@@ -57,10 +57,9 @@ export interface LoadBalancerArgs {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-/** The first /24 of a private range: the subnet servers and the load balancer get their addresses from. */
+/** The first /24 of a private range of /23 or larger: where servers and the load balancer get addresses. */
 export function subnetOf(network: string): string {
-  const [address, prefix] = network.split("/");
-  if (Number(prefix) > 23) throw new Error(`[network] ${network} must be /23 or larger`);
+  const [address] = network.split("/");
   return `${address.split(".").slice(0, 3).join(".")}.0/24`;
 }
 
@@ -82,6 +81,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
     const fail = (problem: string) => new Error(`LoadBalancer ${name}: ${problem}`);
     if (zone === undefined) throw fail(`[location] "${args.location}" is not a Hetzner location`);
     if (args.targets.length === 0) throw fail("[targets] must hold at least one server");
+    if (!(Number(ipRange.split("/")[1]) <= 23)) throw fail(`[network] ${ipRange} must be /23 or larger`);
     const subnetRange = subnetOf(ipRange);
     super("hcloud-deploy:loadBalancer:LoadBalancer", name, {}, opts);
     const labels = { ...args.labels };

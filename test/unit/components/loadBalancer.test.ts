@@ -218,7 +218,7 @@ describe("LoadBalancer guards", () => {
     [
       "a network too small for the subnet",
       { network: "10.0.0.0/24" },
-      "[network] 10.0.0.0/24 must be /23 or larger",
+      "LoadBalancer web-lb: [network] 10.0.0.0/24 must be /23 or larger",
     ],
   ])("%s is refused before anything is registered", async (_name, bad, message) => {
     // The mocks refuse every resource, so the constructor must throw before registering one.
