@@ -1,6 +1,6 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { AppImage, CiSetup, Delivery, HetznerHost, Service } from "./components";
+import { AppImage, CiSetup, Delivery, HetznerHost, LoadBalancer, Service } from "./components";
 import { loadConfig } from "./config/loader";
 
 const config = loadConfig();
@@ -57,6 +57,28 @@ const apps = config.apps.map((app) => {
   return { name: app.name, image, urls: pulumi.all(services.map((s) => s.url)) };
 });
 
+// Load balancers (opt-in per app): one address for all of an app's hosts, reaching them over a private
+// network, because Hetzner load balancers cannot reach IPv6-only targets.
+const loadBalancers = config.apps.flatMap((app) =>
+  app.loadBalancer
+    ? [
+        {
+          app: app.name,
+          lb: new LoadBalancer(`${app.name}-lb`, {
+            location: app.loadBalancer.location,
+            type: app.loadBalancer.type,
+            targets: app.hosts.map((h) => hosts.get(h) as HetznerHost),
+            targetPort: app.hostPort,
+            health: { path: app.health.path },
+            domains: app.domains,
+            network: app.loadBalancer.network,
+            labels,
+          }),
+        },
+      ]
+    : [],
+);
+
 // CI (opt-in, in one stack only): Actions secrets and variables, the production environment with its
 // reviewers, and branch protection on main requiring the checks of .github/workflows/pull-request.yml.
 if (config.ci.enabled && config.secrets.ci) {
@@ -75,3 +97,7 @@ export const serverIds = Object.fromEntries([...hosts].map(([name, h]) => [name,
 /** Per app: the digest-pinned image it runs (read by the rollback command) and where it answers. */
 export const appImages = Object.fromEntries(apps.map((a) => [a.name, a.image.ref]));
 export const appUrls = Object.fromEntries(apps.map((a) => [a.name, a.urls]));
+/** Per load-balanced app: the load balancer's public addresses and where clients reach the app. */
+export const appLoadBalancers = Object.fromEntries(
+  loadBalancers.map(({ app, lb }) => [app, { ipv4: lb.ipv4, ipv6: lb.ipv6, url: lb.url }]),
+);

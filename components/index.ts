@@ -11,5 +11,7 @@ export type { DeliveryArgs, DeliveryMode } from "./delivery";
 export { HetznerHost, HOST_DEFAULTS, HOST_REPLACEMENT_POLICIES } from "./hetznerHost";
 export type { HetznerHostArgs, HostReplacementPolicy } from "./hetznerHost";
 export type { HostConnection, HostTarget } from "./hostTarget";
+export { LOAD_BALANCER_DEFAULTS, LoadBalancer, NETWORK_ZONES } from "./loadBalancer";
+export type { LoadBalancerArgs, LoadBalancerHealthCheck } from "./loadBalancer";
 export { RESTART_POLICIES, Service, SERVICE_DEFAULTS } from "./service";
 export type { HealthCheck, RestartPolicy, ServiceArgs, ServiceSettings } from "./service";

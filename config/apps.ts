@@ -2,6 +2,7 @@ import type { ImageSource } from "../components/appImage";
 import { DELIVERY_MODES } from "../components/delivery";
 import { HealthCheck, RESTART_POLICIES } from "../components/service";
 import { APP_NAME, configKey, DIGEST_REF } from "./schema";
+import { LoadBalancerDraft, parseDomains, parseLoadBalancer, resolveLoadBalancers } from "./loadBalancer";
 import { ConfigError, ConfigNode, node, RawConfig, requireUnique } from "./reader";
 import { AppConfig, DEFAULTS, HostConfig, RegistryConfig } from "./types";
 
@@ -51,7 +52,9 @@ function parseHealth(n: ConfigNode): HealthCheck {
   return health;
 }
 
-function parseApp(n: ConfigNode, pins: Record<string, string>): AppConfig {
+type ParsedApp = Omit<AppConfig, "loadBalancer"> & { readonly draft?: LoadBalancerDraft };
+
+function parseApp(n: ConfigNode, pins: Record<string, string>): ParsedApp {
   const name = n
     .field("name")
     .matching(APP_NAME, "a lowercase name of at most 31 characters starting with a letter");
@@ -73,7 +76,7 @@ function parseApp(n: ConfigNode, pins: Record<string, string>): AppConfig {
   const hostsNode = n.field("hosts");
   const hosts = hostsNode.strings();
   if (hosts.length === 0) hostsNode.fail("must name at least one host");
-  const app: AppConfig = {
+  const app: ParsedApp = {
     name,
     hosts,
     source: parseSource(n, pins[name]),
@@ -86,6 +89,8 @@ function parseApp(n: ConfigNode, pins: Record<string, string>): AppConfig {
     cpus: n.field("cpus").number(0.01, 256, DEFAULTS.cpus),
     restart: n.field("restart").oneOf(RESTART_POLICIES, DEFAULTS.restart),
     health: parseHealth(n.field("health")),
+    domains: parseDomains(n.field("domains")),
+    draft: parseLoadBalancer(n.field("loadBalancer")),
   };
   n.done();
   return app;
@@ -95,7 +100,8 @@ export function parseApps(raw: RawConfig, hosts: HostConfig[], pins: Record<stri
   const list = node(raw, "apps");
   if (!list.present) return [];
   const nodes = list.items();
-  const apps = nodes.map((n) => parseApp(n, pins));
+  const parsed = nodes.map((n) => parseApp(n, pins));
+  const apps = parsed.map(({ draft: _, ...app }) => app);
   requireUnique(apps, nodes, (a) => a.name, "app name");
 
   const hostNames = new Set(hosts.map((h) => h.name));
@@ -124,7 +130,13 @@ export function parseApps(raw: RawConfig, hosts: HostConfig[], pins: Record<stri
       seen.set(app.hostPort, app.name);
     });
   }
-  return apps;
+  const balancers = resolveLoadBalancers(
+    apps,
+    parsed.map((p) => p.draft),
+    nodes,
+    hosts,
+  );
+  return apps.map((app, i) => (balancers[i] ? { ...app, loadBalancer: balancers[i] } : app));
 }
 
 export function parsePins(raw: RawConfig): Record<string, string> {

@@ -3,6 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ImageSource, Registry } from "../components/appImage";
 import type { DeliveryMode } from "../components/delivery";
 import { HOST_DEFAULTS, HostReplacementPolicy } from "../components/hetznerHost";
+import { LOAD_BALANCER_DEFAULTS } from "../components/loadBalancer";
 import { HealthCheck, RestartPolicy, SERVICE_DEFAULTS } from "../components/service";
 import type { CiConfig } from "./ci";
 import { CONFIG_DEFAULTS } from "./schema";
@@ -28,6 +29,8 @@ export const DEFAULTS = {
   hostReplacement: HOST_DEFAULTS.replacementPolicy,
   readinessTimeoutSeconds: HOST_DEFAULTS.readinessTimeoutSeconds,
   registry: CONFIG_DEFAULTS.registry,
+  loadBalancerType: LOAD_BALANCER_DEFAULTS.type,
+  loadBalancerNetwork: LOAD_BALANCER_DEFAULTS.network,
 };
 
 export interface HostConfig {
@@ -54,6 +57,22 @@ export interface AppConfig {
   readonly cpus: number;
   readonly restart: RestartPolicy;
   readonly health: HealthCheck;
+  /**
+   * DNS names the app is served under. With a load balancer, TLS ends there (a Hetzner managed
+   * certificate), so the hosts keep serving plain HTTP to it. Empty: no HTTPS.
+   */
+  readonly domains: readonly string[];
+  /** One hcloud Load Balancer in front of the app's hosts; undefined: clients reach each host directly. */
+  readonly loadBalancer?: LoadBalancerConfig;
+}
+
+export interface LoadBalancerConfig {
+  /** Hetzner load balancer type, e.g. `lb11`. */
+  readonly type: string;
+  /** Hetzner location; the first host's by default. Every host of the app is in its network zone. */
+  readonly location: string;
+  /** Private IPv4 range between the load balancer and the hosts. */
+  readonly network: string;
 }
 
 export interface RegistryConfig extends Registry {

@@ -99,6 +99,12 @@ export async function up(): Promise<void> {
   for (const [app, list] of Object.entries(urls as Record<string, string[]>)) {
     for (const url of list) process.stdout.write(`  ${app}  ${url}\n`);
   }
+  const balancers = JSON.parse(
+    await pulumiOutput(["stack", "output", "--stack", STACK, "--json", "appLoadBalancers"], opts),
+  ) as Record<string, { url: string }>;
+  for (const [app, lb] of Object.entries(balancers)) {
+    process.stdout.write(`  ${app}  ${lb.url}  (load balancer: once a target passed its health check)\n`);
+  }
   say(`try: curl -g ${(Object.values(urls as Record<string, string[]>)[0] ?? [""])[0]}`);
 }
 

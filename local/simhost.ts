@@ -56,6 +56,8 @@ export interface SimHostSpec extends HostBootFiles {
 
 export interface SimHost {
   readonly name: string;
+  /** Its network namespace ("hcd-<name>"), where private networks plug in. */
+  readonly netns: string;
   readonly address: string;
   /** Root-namespace IPv6 address the host reaches through its default route (HARNESS_SERVICE_ADDRESS). */
   readonly gateway: string;
@@ -136,6 +138,7 @@ export async function startSimHost(spec: SimHostSpec): Promise<SimHost> {
   let stopped = false;
   const host: SimHost = {
     name: spec.name,
+    netns,
     address: spec.address,
     gateway: HARNESS_SERVICE_ADDRESS,
     exec: async (script, opts = {}) => {

@@ -53,6 +53,11 @@ export class SimHostBackend implements HostBackend {
     await host.exec("mkdir -p /var/lib/cloud/instance && touch /var/lib/cloud/instance/boot-finished");
   }
 
+  /** The namespace of the server's running host, where its private networks plug in. */
+  netnsOf(serverId: number): string | undefined {
+    return this.hosts.get(serverId)?.netns;
+  }
+
   async delete(serverId: number): Promise<void> {
     const host = this.hosts.get(serverId);
     this.hosts.delete(serverId);

@@ -10,6 +10,7 @@ import { parse } from "yaml";
 import { run } from "../../local/exec";
 import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../../local/environment";
 import { HARNESS_STATE_ROOT } from "../../local/dockerd";
+import { api, waitForHealth } from "../integration/lbSupport";
 import {
   buildLocalImage,
   LocalApp,
@@ -36,6 +37,10 @@ function pulumiMissingReason(): string | undefined {
 const skipReason = pulumiMissingReason();
 if (skipReason) process.stderr.write(`e2e SKIPPED: ${skipReason}\n`);
 const describeE2e = skipReason ? describe.skip : describe;
+// The committed local stack has no load balancer; HCD_E2E_LOAD_BALANCER=1 puts web behind one.
+const withLoadBalancer = process.env.HCD_E2E_LOAD_BALANCER === "1";
+const testLoadBalancer = withLoadBalancer ? test : test.skip;
+if (!withLoadBalancer) process.stderr.write("e2e: load balancer step SKIPPED: set HCD_E2E_LOAD_BALANCER=1\n");
 
 let work: string;
 let env: LocalEnv;
@@ -130,6 +135,13 @@ describeE2e("the local stack on the real Pulumi engine", () => {
       opts,
     );
     apps = localApps(path.join(work, `Pulumi.${STACK}.yaml`));
+    if (withLoadBalancer) {
+      expect(apps[0].name).toBe("web");
+      await pulumi(
+        ["config", "set", "--stack", STACK, "--path", "hcloud-deploy:apps[0].loadBalancer", "true"],
+        opts,
+      );
+    }
   }, 300_000);
 
   afterAll(async () => {
@@ -153,6 +165,25 @@ describeE2e("the local stack on the real Pulumi engine", () => {
       }
     }
   }, 600_000);
+
+  testLoadBalancer(
+    "web answers through its load balancer's IPv6 once both targets pass the health check",
+    async () => {
+      const lbs = JSON.parse(
+        await pulumiOutput(["stack", "output", "--stack", STACK, "--json", "appLoadBalancers"], opts),
+      );
+      expect(Object.keys(lbs)).toEqual(["web"]);
+      expect(lbs.web.url).toMatch(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:80\/$/);
+      const lbList = await api(env.info.hcloudEndpoint, "GET", "/load_balancers");
+      const [lb] = lbList.body.load_balancers as { id: number; targets: { server: { id: number } }[] }[];
+      // New targets receive traffic after their first passing check (every 15 s by default).
+      const healthy = Object.fromEntries(lb.targets.map((t) => [t.server.id, "healthy"]));
+      expect(Object.keys(healthy)).toHaveLength(2);
+      await waitForHealth(env.info.hcloudEndpoint, lb.id, healthy, 60_000);
+      for (let i = 0; i < 10; i++) expect(await answers(lbs.web.url)).toBe("web v1");
+    },
+    120_000,
+  );
 
   test("preview --expect-no-changes passes right after", async () => {
     await pulumi(["preview", "--stack", STACK, "--expect-no-changes"], opts);
@@ -217,14 +248,16 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     await pulumi(["refresh", "--stack", STACK, "--yes", "--expect-no-changes"], opts);
   }, 300_000);
 
-  test("destroy leaves no server in the emulator and no simulated host", async () => {
+  test("destroy leaves no server, network or load balancer in the emulator and no namespace", async () => {
     await pulumi(["destroy", "--stack", STACK, "--yes", "--skip-preview"], opts);
     const state = (await (
       await fetch(env.info.hcloudEndpoint.replace(/\/v1$/, "/__emulator/state"))
     ).json()) as {
       servers: unknown[];
+      loadBalancers: unknown[];
+      networks: unknown[];
     };
-    expect(state.servers).toEqual([]);
+    expect([state.servers, state.loadBalancers, state.networks]).toEqual([[], [], []]);
     const namespaces = (await run("ip", ["netns", "list"])).stdout;
     expect(namespaces.split("\n").filter((n) => n.startsWith("hcd-e"))).toEqual([]);
   }, 300_000);

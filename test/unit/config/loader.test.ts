@@ -76,7 +76,9 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
       cpus: 1,
       restart: "unless-stopped",
       health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 },
+      domains: [],
     });
+    expect("loadBalancer" in config.apps[0]).toBe(false);
     expect(config.apps[1].source).toEqual({ kind: "prebuilt", ref: digestRef("api") });
     expect(config.apps[1].hostPort).toBe(3000);
     expect(config.registry).toEqual({
@@ -350,6 +352,9 @@ describe("Pulumi.yaml declares the config the loader reads", () => {
     expect(declared.apps.description).toContain(`memory (default ${DEFAULTS.memory})`);
     expect(declared.apps.description).toContain(`timeoutSeconds (default ${DEFAULTS.healthTimeoutSeconds})`);
     expect(declared.registry.description).toContain(`server (default ${DEFAULTS.registry.server})`);
+    expect(declared.apps.description).toContain(`type (default ${DEFAULTS.loadBalancerType})`);
+    expect(declared.apps.description).toContain(`network (private IPv4 range`);
+    expect(declared.apps.description).toContain(`default ${DEFAULTS.loadBalancerNetwork})`);
   });
 
   test("every key in the stack files is declared", () => {

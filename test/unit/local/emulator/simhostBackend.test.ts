@@ -39,6 +39,7 @@ function fakeStarter(): {
     started.push(spec);
     return {
       name: spec.name,
+      netns: `hcd-${spec.name}`,
       address: spec.address,
       gateway: "fd5e:ffff::1",
       exec: async () => ({ stdout: "", stderr: "", code: 0 }),
