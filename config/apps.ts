@@ -3,7 +3,8 @@ import { DELIVERY_MODES } from "../components/delivery";
 import { HealthCheck, RESTART_POLICIES } from "../components/service";
 import { APP_NAME, configKey, DIGEST_REF } from "./schema";
 import { ConfigError, ConfigNode, node, RawConfig, requireUnique } from "./reader";
-import { AppConfig, DEFAULTS, HostConfig, RegistryConfig } from "./types";
+import { checkHostPortWithDomains, checkPublicPorts, parseDomains, parseRollout } from "./serving";
+import { AppConfig, DEFAULTS, HostConfig, RegistryConfig, RolloutConfig } from "./types";
 
 /** The apps of stack config: images, delivery, ports, environment, limits and health checks. */
 
@@ -51,7 +52,7 @@ function parseHealth(n: ConfigNode): HealthCheck {
   return health;
 }
 
-function parseApp(n: ConfigNode, pins: Record<string, string>): AppConfig {
+function parseApp(n: ConfigNode, pins: Record<string, string>, rollout: RolloutConfig): AppConfig {
   const name = n
     .field("name")
     .matching(APP_NAME, "a lowercase name of at most 31 characters starting with a letter");
@@ -59,6 +60,8 @@ function parseApp(n: ConfigNode, pins: Record<string, string>): AppConfig {
   const hostPortNode = n.field("hostPort");
   const hostPort = hostPortNode.integer(1, 65535, port);
   if (hostPort === SSH_PORT) hostPortNode.fail(`${SSH_PORT} is reserved for SSH`);
+  const domains = parseDomains(n.field("domains"));
+  checkHostPortWithDomains(n, domains);
   const envNode = n.field("env");
   const env = envNode.stringMap();
   for (const [k] of Object.entries(env)) {
@@ -80,6 +83,8 @@ function parseApp(n: ConfigNode, pins: Record<string, string>): AppConfig {
     delivery: n.field("delivery").oneOf(DELIVERY_MODES, DEFAULTS.delivery),
     port,
     hostPort,
+    domains,
+    rollout: parseRollout(n.field("rollout"), rollout),
     env,
     secretEnv,
     memory: n.field("memory").matching(MEMORY, 'a Docker memory size such as "256m"', DEFAULTS.memory),
@@ -91,11 +96,16 @@ function parseApp(n: ConfigNode, pins: Record<string, string>): AppConfig {
   return app;
 }
 
-export function parseApps(raw: RawConfig, hosts: HostConfig[], pins: Record<string, string>): AppConfig[] {
+export function parseApps(
+  raw: RawConfig,
+  hosts: HostConfig[],
+  pins: Record<string, string>,
+  rollout: RolloutConfig,
+): AppConfig[] {
   const list = node(raw, "apps");
   if (!list.present) return [];
   const nodes = list.items();
-  const apps = nodes.map((n) => parseApp(n, pins));
+  const apps = nodes.map((n) => parseApp(n, pins, rollout));
   requireUnique(apps, nodes, (a) => a.name, "app name");
 
   const hostNames = new Set(hosts.map((h) => h.name));
@@ -111,19 +121,8 @@ export function parseApps(raw: RawConfig, hosts: HostConfig[], pins: Record<stri
       "host",
     );
   });
-  // Two apps publishing the same port on one host would fail only at `docker run`, after the swap.
-  for (const host of hosts) {
-    const seen = new Map<number, string>();
-    apps.forEach((app, i) => {
-      if (!app.hosts.includes(host.name)) return;
-      const other = seen.get(app.hostPort);
-      if (other)
-        nodes[i]
-          .field("hostPort")
-          .fail(`port ${app.hostPort} on host "${host.name}" is already used by app "${other}"`);
-      seen.set(app.hostPort, app.name);
-    });
-  }
+  // Two apps on one proxy port of a host would fail only when the proxy loads the second route.
+  checkPublicPorts(apps, nodes, hosts);
   return apps;
 }
 

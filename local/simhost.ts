@@ -1,7 +1,10 @@
 /**
  * Simulated IPv6-only Hetzner VMs. Each host is a network namespace joined to the root namespace
- * by a veth pair, plus private mount, UTS and PID namespaces that hold its own sshd and dockerd
- * and its own /run, /tmp, /var/tmp, /root, /etc/hcloud-deploy and /var/lib/cloud (tmpfs). Real `ssh` and `docker` work against it unchanged.
+ * by a veth pair, plus private mount, UTS and PID namespaces that hold its own units (containerd,
+ * dockerd, sshd, and caddy once enabled) supervised like systemd would (simhostInit.sh, with a
+ * `systemctl` shim), its own /run, /tmp and /root (tmpfs) and its own disk (PERSISTENT_DIRS in
+ * simhostFiles.ts, e.g. /var/lib/docker, /etc/caddy), which survives a reboot(). Real `ssh`,
+ * `docker` and `systemctl` work against it unchanged.
  *
  * Addressing plan, all inside the ULA prefix fd5e::/16 that belongs to this harness:
  * - Host addresses are the caller's (the Hetzner API emulator hands out fd5e:0:0:N::1 from /64s);
@@ -15,7 +18,7 @@
  * - The root namespace gets `unreachable fd5e::/16`, so a packet for a host that is not running
  *   fails locally instead of leaving through the machine's uplink. IPv6 forwarding stays off in
  *   the root namespace: hosts talk to the root namespace, not to each other.
- * Hosts have no IPv4 except loopback and their own docker0 bridge.
+ * Hosts have no IPv4 except loopback and their own Docker bridges.
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -30,7 +33,7 @@ import {
   plumbNetwork,
   releaseHarnessNetwork,
 } from "./hostNetwork";
-import { HOST_INIT_SCRIPT, HostBootFiles, writeHostFiles } from "./simhostFiles";
+import { HostBootFiles, INIT_SCRIPT_NAME, writeHostFiles } from "./simhostFiles";
 import {
   Daemon,
   childPids,
@@ -64,6 +67,11 @@ export interface SimHost {
     script: string,
     opts?: { input?: string | Buffer },
   ): Promise<{ stdout: string; stderr: string; code: number }>;
+  /**
+   * A power cut and a boot: every process dies and the network namespace is made anew; what lives on the
+   * host's disk (PERSISTENT_DIRS) stays. Resolves once sshd and dockerd answer again.
+   */
+  reboot(): Promise<void>;
   /** Idempotent; removes the netns, veth, daemons, mounts and the state dir. */
   stop(): Promise<void>;
 }
@@ -98,41 +106,35 @@ export async function startSimHost(spec: SimHostSpec): Promise<SimHost> {
   const netns = `hcd-${spec.name}`;
 
   let networkAcquired = false;
-  let init: Daemon | undefined;
+  let booted: Booted | undefined;
   const teardown = once(async () => {
-    await init?.stop();
-    // Deleting the root-side veth also deletes its peer and the route to the host's prefix.
-    await run("ip", ["link", "del", netns], { check: false });
-    await run("ip", ["netns", "del", netns], { check: false });
+    await booted?.init.stop();
+    await unplumb(netns);
     await rm(stateDir, { recursive: true, force: true });
     if (networkAcquired) await releaseHarnessNetwork();
     namesInUse.delete(spec.name);
   });
 
-  let initPid: number;
   try {
     await removeLeftovers(netns, stateDir);
     await acquireHarnessNetwork();
     networkAcquired = true;
     await writeHostFiles(spec, stateDir);
-    await plumbNetwork(netns, spec.address, prefixLength);
-    const namespaces = ["--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--kill-child"];
-    const initCommand = ["tini", "--", "/bin/bash", "-c", HOST_INIT_SCRIPT, "init", spec.name, stateDir];
-    const joinNetns = ["nsenter", `--net=/run/netns/${netns}`, "--"];
-    init = startDaemon(
-      [...joinNetns, "unshare", ...namespaces, "--mount-proc", "--", ...initCommand],
-      path.join(stateDir, "init.log"),
-    );
-    await waitForHost(spec, stateDir, init);
-    // init.pid is unshare, outside the new PID namespace; its only child (tini) is inside all of them.
-    [initPid] = await childPids(init.pid);
-    if (initPid === undefined) throw new Error(`Simulated host ${spec.name}: its init process is gone`);
+    booted = await boot(spec, prefixLength, stateDir);
   } catch (err) {
     await teardown();
     throw err;
   }
 
-  const nsenter = ["--target", String(initPid), "--net", "--mount", "--uts", "--pid", "--wd=/root"];
+  const nsenter = () => [
+    "--target",
+    String(booted?.initPid),
+    "--net",
+    "--mount",
+    "--uts",
+    "--pid",
+    "--wd=/root",
+  ];
   let stopped = false;
   const host: SimHost = {
     name: spec.name,
@@ -140,11 +142,19 @@ export async function startSimHost(spec: SimHostSpec): Promise<SimHost> {
     gateway: HARNESS_SERVICE_ADDRESS,
     exec: async (script, opts = {}) => {
       if (stopped) throw new Error(`Simulated host ${spec.name} is stopped`);
-      return run("nsenter", [...nsenter, "--", "/bin/bash", "-c", script], {
+      return run("nsenter", [...nsenter(), "--", "/bin/bash", "-c", script], {
         input: opts.input,
         env: VM_ENV,
         check: false,
       });
+    },
+    reboot: async () => {
+      if (stopped) throw new Error(`Simulated host ${spec.name} is stopped`);
+      // A power cut: every process of the host dies at once, and the network stack goes with the netns.
+      await booted?.init.stop();
+      booted = undefined;
+      await unplumb(netns);
+      booted = await boot(spec, prefixLength, stateDir);
     },
     stop: once(async () => {
       stopped = true;
@@ -154,6 +164,41 @@ export async function startSimHost(spec: SimHostSpec): Promise<SimHost> {
   };
   liveHosts.add(host);
   return host;
+}
+
+interface Booted {
+  readonly init: Daemon;
+  /** tini, PID 1 of the host's PID namespace: what exec() enters. */
+  readonly initPid: number;
+}
+
+/** Plumbs the host's network and runs its init until sshd and dockerd answer. */
+async function boot(spec: SimHostSpec, prefixLength: number, stateDir: string): Promise<Booted> {
+  const netns = `hcd-${spec.name}`;
+  await plumbNetwork(netns, spec.address, prefixLength);
+  const namespaces = ["--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--kill-child"];
+  const initCommand = ["tini", "--", "/bin/bash", path.join(stateDir, INIT_SCRIPT_NAME), spec.name, stateDir];
+  const joinNetns = ["nsenter", `--net=/run/netns/${netns}`, "--"];
+  const init = startDaemon(
+    [...joinNetns, "unshare", ...namespaces, "--mount-proc", "--", ...initCommand],
+    path.join(stateDir, "boot.log"),
+  );
+  try {
+    await waitForHost(spec, stateDir, init);
+    // init.pid is unshare, outside the new PID namespace; its only child (tini) is inside all of them.
+    const [initPid] = await childPids(init.pid);
+    if (initPid === undefined) throw new Error(`Simulated host ${spec.name}: its init process is gone`);
+    return { init, initPid };
+  } catch (err) {
+    await init.stop();
+    throw err;
+  }
+}
+
+/** Deleting the root-side veth also deletes its peer and the route to the host's prefix. */
+async function unplumb(netns: string): Promise<void> {
+  await run("ip", ["link", "del", netns], { check: false });
+  await run("ip", ["netns", "del", netns], { check: false });
 }
 
 export async function stopAllSimHosts(): Promise<void> {
@@ -217,7 +262,7 @@ async function waitForHost(spec: SimHostSpec, stateDir: string, init: Daemon): P
   const logs = async () =>
     (
       await Promise.all(
-        ["init.log", "dockerd.log", "sshd.log"].map(
+        ["boot.log", "init.log", "containerd.log", "docker.log", "ssh.log"].map(
           async (log) => `--- ${log}:\n${await readTail(path.join(stateDir, log), LOG_TAIL_CHARS)}`,
         ),
       )
