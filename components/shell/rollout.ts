@@ -45,9 +45,9 @@ ${containerFunctions(spec)}
 ${proxyFunctions(spec, before, after)}
 exec 8>${PATHS.hostLock}
 
-# A run cut off in the middle: the new container took over only if the proxy already sends to it.
+# A run cut off in the middle: the new container took over if the proxy already sends new requests to it.
 if docker inspect "$app-next" >/dev/null 2>&1; then
-  if [ "$(current_config)" = "$(config_for "$(dial_of "$app-next")")" ]; then
+  if [ "$(first_upstream)" = "$(dial_of "$app-next")" ]; then
     docker rm -f "$app" >/dev/null 2>&1 || true
     docker rename "$app-next" "$app"
   else
@@ -168,6 +168,7 @@ upstreams() {
   printf '[%s]' "$list"
 }
 config_for() { printf '%s%s%s' ${shQuote(before)} "$(upstreams "$@")" ${shQuote(after)}; }
+first_upstream() { current_config | sed -n 's/.*"upstreams":\\[{"dial":"\\([^"]*\\)".*/\\1/p'; }
 current_config() { admin GET ${plain ? own : `/id/${names.route}`} 2>/dev/null || true; }
 # apply_config DIAL…: puts the app's object in place with these upstreams; sets $out on failure.
 apply_config() {

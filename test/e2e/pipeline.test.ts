@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
 import { run } from "../../local/exec";
+import { startProbe } from "../integration/probe";
+import { answers, endpoints, probeTargets } from "./endpoints";
 import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../../local/environment";
 import { HARNESS_STATE_ROOT } from "../../local/dockerd";
 import {
@@ -58,15 +60,6 @@ async function buildAndPin(names: string[]): Promise<Record<string, string>> {
     refs[app.name] = await buildLocalImage(work, app, env.info);
   await pinImages(STACK, refs, opts);
   return refs;
-}
-
-async function appUrls(): Promise<Record<string, string[]>> {
-  return JSON.parse(await pulumiOutput(["stack", "output", "--stack", STACK, "--json", "appUrls"], opts));
-}
-
-async function answers(url: string): Promise<string> {
-  const result = await run("curl", ["-sS", "-g", "--max-time", "5", url], { check: false });
-  return result.code === 0 ? result.stdout : `curl failed: ${result.stderr.trim()}`;
 }
 
 async function setSite(app: string, body: string): Promise<void> {
@@ -142,15 +135,17 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     await setSite("api", "api v1");
     await buildAndPin(["web", "api"]);
     await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e v1"], opts);
-    const urls = await appUrls();
-    expect(Object.keys(urls).sort()).toEqual(["api", "web"]);
-    expect(urls.web).toHaveLength(2);
-    expect(urls.api).toHaveLength(1);
-    for (const [app, list] of Object.entries(urls)) {
-      for (const url of list) {
-        expect(url).toMatch(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:\d+\/$/);
-        expect([url, await answers(url)]).toEqual([url, `${app} v1`]);
-      }
+    const all = await endpoints(STACK, opts);
+    expect(Object.keys(all).sort()).toEqual(["api", "web"]);
+    expect(all.web.map((e) => [e.host, e.url])).toEqual([
+      ["local-1", "https://web.hcd.test/"],
+      ["local-2", "https://web.hcd.test/"],
+    ]);
+    expect(all.api.map((e) => e.url)).toEqual([
+      expect.stringMatching(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:8080\/$/),
+    ]);
+    for (const [app, list] of Object.entries(all)) {
+      for (const e of list) expect([e.host, e.url, await answers(e)]).toEqual([e.host, e.url, `${app} v1`]);
     }
   }, 600_000);
 
@@ -166,14 +161,20 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     const names = [...new Set(changed.map((s) => s.urn.split("::").pop() as string))].sort();
     expect(names).toEqual([
       "web-on-local-1-delivery-load",
-      "web-on-local-1-service-run",
+      "web-on-local-1-service-rollout",
       "web-on-local-2-delivery-load",
-      "web-on-local-2-service-run",
+      "web-on-local-2-service-rollout",
     ]);
+    const probe = startProbe("e2e: one-app change", probeTargets(await endpoints(STACK, opts)), {
+      ratePerTarget: 20,
+    });
     await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e web v2"], opts);
-    const urls = await appUrls();
-    for (const url of urls.web) expect([url, await answers(url)]).toEqual([url, "web v2"]);
-    expect(await answers(urls.api[0])).toBe("api v1");
+    const counts = await probe.stop();
+    const all = await endpoints(STACK, opts);
+    for (const e of all.web) expect([e.host, await answers(e)]).toEqual([e.host, "web v2"]);
+    expect(await answers(all.api[0])).toBe("api v1");
+    expect(counts.failures).toEqual([]);
+    expect(counts.failed).toBe(0);
   }, 600_000);
 
   test("rollback to the previous version serves the old image without rebuilding or re-sending it", async () => {
@@ -182,6 +183,9 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     const imagesBefore = (await run("docker", ["images", "-q"], { env: opts.env })).stdout;
     const sentBefore = await bytesToHosts();
 
+    const probe = startProbe("e2e: rollback", probeTargets(await endpoints(STACK, opts)), {
+      ratePerTarget: 20,
+    });
     const rollback = await runCaptured(process.execPath, [
       "-r",
       "ts-node/register/transpile-only",
@@ -191,11 +195,14 @@ describeE2e("the local stack on the real Pulumi engine", () => {
       "--to",
       String(v1),
     ]);
+    const counts = await probe.stop();
     expect(rollback.code).toBe(0);
+    expect(counts.failures).toEqual([]);
+    expect(counts.failed).toBe(0);
 
-    const urls = await appUrls();
-    for (const url of urls.web) expect([url, await answers(url)]).toEqual([url, "web v1"]);
-    expect(await answers(urls.api[0])).toBe("api v1");
+    const all = await endpoints(STACK, opts);
+    for (const e of all.web) expect([e.host, await answers(e)]).toEqual([e.host, "web v1"]);
+    expect(await answers(all.api[0])).toBe("api v1");
     // Both hosts still had web v1: the deliveries only probed, nothing was built or transferred.
     const logs = await deliveryLogs("web");
     expect(Object.keys(logs).sort()).toEqual([

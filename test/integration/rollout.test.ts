@@ -3,7 +3,7 @@
 // takes traffic; a request in flight finishes before its version stops. Needs root and setup-machine.sh.
 import { APP_NETWORK } from "../../components/shell/prelude";
 import { DockerEngine, startDockerEngine } from "../../local/dockerd";
-import { run } from "../../local/exec";
+import { delay, run } from "../../local/exec";
 import { LocalRegistry, startRegistry } from "../../local/registry";
 import { stopAllSimHosts } from "../../local/simhost";
 import { startProbe } from "./probe";
@@ -123,6 +123,34 @@ test("an unhealthy version never takes traffic; the old one keeps serving", asyn
   expect(await viaProxy(host)).toBe("web v2");
   const names = await host.sim.exec("docker ps -a --format '{{.Names}}'");
   expect(names.stdout.trim()).toBe("web");
+});
+
+test("a rollout cut off during its drain is finished by the next one, dropping nothing", async () => {
+  await rollout(host, spec(refs.v1));
+  const slow = viaProxy(host, 8080, "/cgi-bin/slow");
+  await delay(300);
+  const probe = startProbe("cut-off rollout, then the next one", [{ url: `http://[${host.address}]:8080/` }]);
+  const first = rollout(host, spec(refs.v2));
+  // Both upstreams in the proxy: the switch is done, the drain waits for the slow request.
+  let upstreams = "";
+  for (let i = 0; i < 100 && !upstreams.includes("},{"); i++) {
+    await delay(100);
+    upstreams = await proxyAdmin(host, "/id/hcloud-deploy-web-proxy/upstreams");
+  }
+  expect(upstreams).toMatch(/^\[\{"dial":"[0-9.]+:8080"\},\{"dial":"[0-9.]+:8080"\}\]\n$/);
+  // The host side of the rollout dies (the deployer's SSH session with it).
+  await host.sim.exec("pkill -KILL -f '^sh -c set -eu' || true");
+  expect((await first).code).not.toBe(0);
+  await slow;
+  const next = await rollout(host, spec(refs.v2));
+  const counts = await probe.stop();
+  expect([next.code, next.stderr]).toEqual([0, ""]);
+  expect(counts.failed).toBe(0);
+  expect(await viaProxy(host)).toBe("web v2");
+  expect((await host.sim.exec("docker ps -a --format '{{.Names}}'")).stdout.trim()).toBe("web");
+  expect(await proxyAdmin(host, "/id/hcloud-deploy-web-proxy/upstreams")).toMatch(
+    /^\[\{"dial":"[0-9.]+:8080"\}\]\n$/,
+  );
 });
 
 test("removal: only the deployment that runs the container takes it and its route away", async () => {
