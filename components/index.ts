@@ -11,5 +11,7 @@ export type { DeliveryArgs, DeliveryMode } from "./delivery";
 export { HetznerHost, HOST_DEFAULTS, HOST_REPLACEMENT_POLICIES } from "./hetznerHost";
 export type { HetznerHostArgs, HostReplacementPolicy } from "./hetznerHost";
 export type { HostConnection, HostTarget } from "./hostTarget";
+export { TLS_ISSUERS } from "./shell/caddy";
+export type { ProxyTls, TlsIssuer } from "./shell/caddy";
 export { RESTART_POLICIES, Service, SERVICE_DEFAULTS } from "./service";
 export type { HealthCheck, RestartPolicy, ServiceArgs, ServiceSettings } from "./service";

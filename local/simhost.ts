@@ -22,29 +22,19 @@
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { connect, isIPv6 } from "node:net";
+import { isIPv6 } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { HARNESS_STATE_ROOT, dockerEngineAnswers } from "./dockerd";
+import { HARNESS_STATE_ROOT } from "./dockerd";
 import {
   acquireHarnessNetwork,
   HARNESS_PREFIX,
   HARNESS_SERVICE_ADDRESS,
-  plumbNetwork,
   releaseHarnessNetwork,
 } from "./hostNetwork";
-import { HostBootFiles, INIT_SCRIPT_NAME, writeHostFiles } from "./simhostFiles";
-import {
-  Daemon,
-  childPids,
-  killQuietly,
-  liveOwnerOf,
-  once,
-  readTail,
-  run,
-  startDaemon,
-  waitUntil,
-} from "./exec";
+import { boot, Booted, unplumb } from "./simhostBoot";
+import { HostBootFiles, writeHostFiles } from "./simhostFiles";
+import { killQuietly, liveOwnerOf, once, run, waitUntil } from "./exec";
 
 export interface SimHostSpec extends HostBootFiles {
   /** [a-z0-9-]{1,10}; the netns and the root-side veth are named "hcd-<name>". */
@@ -76,9 +66,7 @@ export interface SimHost {
   stop(): Promise<void>;
 }
 
-const HOST_START_TIMEOUT_MS = 60_000;
 const LEFTOVER_KILL_TIMEOUT_MS = 10_000;
-const LOG_TAIL_CHARS = 3000;
 const PATHS_THE_HOST_MOUNTS_OVER = ["/tmp", "/run", "/var/run", "/root"];
 // What an ssh session on the VM would have; the test process's DOCKER_HOST etc. must not leak in.
 const VM_ENV = {
@@ -166,41 +154,6 @@ export async function startSimHost(spec: SimHostSpec): Promise<SimHost> {
   return host;
 }
 
-interface Booted {
-  readonly init: Daemon;
-  /** tini, PID 1 of the host's PID namespace: what exec() enters. */
-  readonly initPid: number;
-}
-
-/** Plumbs the host's network and runs its init until sshd and dockerd answer. */
-async function boot(spec: SimHostSpec, prefixLength: number, stateDir: string): Promise<Booted> {
-  const netns = `hcd-${spec.name}`;
-  await plumbNetwork(netns, spec.address, prefixLength);
-  const namespaces = ["--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--kill-child"];
-  const initCommand = ["tini", "--", "/bin/bash", path.join(stateDir, INIT_SCRIPT_NAME), spec.name, stateDir];
-  const joinNetns = ["nsenter", `--net=/run/netns/${netns}`, "--"];
-  const init = startDaemon(
-    [...joinNetns, "unshare", ...namespaces, "--mount-proc", "--", ...initCommand],
-    path.join(stateDir, "boot.log"),
-  );
-  try {
-    await waitForHost(spec, stateDir, init);
-    // init.pid is unshare, outside the new PID namespace; its only child (tini) is inside all of them.
-    const [initPid] = await childPids(init.pid);
-    if (initPid === undefined) throw new Error(`Simulated host ${spec.name}: its init process is gone`);
-    return { init, initPid };
-  } catch (err) {
-    await init.stop();
-    throw err;
-  }
-}
-
-/** Deleting the root-side veth also deletes its peer and the route to the host's prefix. */
-async function unplumb(netns: string): Promise<void> {
-  await run("ip", ["link", "del", netns], { check: false });
-  await run("ip", ["netns", "del", netns], { check: false });
-}
-
 export async function stopAllSimHosts(): Promise<void> {
   const results = await Promise.allSettled([...liveHosts].map((host) => host.stop()));
   const failures = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []));
@@ -256,45 +209,4 @@ async function removeLeftovers(netns: string, stateDir: string): Promise<void> {
   await run("ip", ["link", "del", netns], { check: false });
   await run("ip", ["netns", "del", netns], { check: false });
   await rm(stateDir, { recursive: true, force: true });
-}
-
-async function waitForHost(spec: SimHostSpec, stateDir: string, init: Daemon): Promise<void> {
-  const logs = async () =>
-    (
-      await Promise.all(
-        ["boot.log", "init.log", "containerd.log", "docker.log", "ssh.log"].map(
-          async (log) => `--- ${log}:\n${await readTail(path.join(stateDir, log), LOG_TAIL_CHARS)}`,
-        ),
-      )
-    ).join("\n");
-  const dockerSocket = path.join(stateDir, "docker.sock");
-  let sshReady = false;
-  let dockerReady = false;
-  await waitUntil(
-    async () => {
-      const exit = init.exitReason();
-      if (exit !== undefined) throw new Error(`Simulated host ${spec.name}: init ${exit}\n${await logs()}`);
-      sshReady ||= await acceptsTcp(spec.address, 22);
-      dockerReady ||= await dockerEngineAnswers(dockerSocket);
-      return sshReady && dockerReady;
-    },
-    HOST_START_TIMEOUT_MS,
-    async () =>
-      `Simulated host ${spec.name} not ready within ${HOST_START_TIMEOUT_MS} ms ` +
-      `(sshd on [${spec.address}]:22 ${sshReady ? "up" : "down"}, dockerd ${dockerReady ? "up" : "down"})\n` +
-      (await logs()),
-  );
-}
-
-function acceptsTcp(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 1000 });
-    const finish = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once("connect", () => finish(true));
-    socket.once("timeout", () => finish(false));
-    socket.once("error", () => finish(false));
-  });
 }
