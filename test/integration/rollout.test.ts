@@ -125,6 +125,19 @@ test("an unhealthy version never takes traffic; the old one keeps serving", asyn
   expect(names.stdout.trim()).toBe("web");
 });
 
+test("the drain is bounded: after drainSeconds the old version stops with what it still has", async () => {
+  await rollout(host, spec(refs.v1));
+  const slow = viaProxy(host, 8080, "/cgi-bin/slow");
+  await delay(300);
+  const result = await rollout(host, { ...spec(refs.v2), drainSeconds: 1 });
+  expect([result.code, result.stderr]).toEqual([0, ""]);
+  expect(result.stdout).toContain(
+    "hcloud-deploy: web on it-roll: drain: 1 request(s) still in flight to the old version after 1s; stopping it anyway\n",
+  );
+  expect(await slow).not.toBe("slow web v1");
+  expect(await viaProxy(host)).toBe("web v2");
+});
+
 test("a rollout cut off during its drain is finished by the next one, dropping nothing", async () => {
   await rollout(host, spec(refs.v1));
   const slow = viaProxy(host, 8080, "/cgi-bin/slow");
