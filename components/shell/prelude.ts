@@ -55,8 +55,8 @@ export const PROXY = {
   baseConfig: "/etc/caddy/hcloud-deploy.json",
   /** systemd drop-in that runs the packaged caddy.service with --resume on the base config. */
   unitDropIn: "/etc/systemd/system/caddy.service.d/hcloud-deploy.conf",
-  /** The server on :443 (and :80 for redirects) that every app with domains shares. */
-  httpsServer: "hcloud-deploy-https",
+  /** The server on :443 (and :80 for redirects) that every app with domains shares (app names have no dot). */
+  httpsServer: "hcloud-deploy.https",
 } as const;
 
 /** Names of one app's objects in the proxy's config. */

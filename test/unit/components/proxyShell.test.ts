@@ -62,6 +62,7 @@ describe("the proxy's config", () => {
 
   test("names are defined once: admin socket, per-app @ids, the apps' network", () => {
     expect(PROXY.adminSocket).toBe("/run/caddy/admin.sock");
+    expect(PROXY.httpsServer).toBe("hcloud-deploy.https");
     expect(proxyNames("api")).toEqual({
       server: "hcloud-deploy-api",
       route: "hcloud-deploy-api",
