@@ -115,7 +115,7 @@ old=$(dial_of "$app" 2>/dev/null || true)
 legacy=false
 if [ -z "$old" ] && docker inspect "$app" >/dev/null 2>&1; then
   # A container from before the proxy publishes the port itself and must let go of it first.
-  say "the running container publishes its port itself; requests wait while the proxy takes the port over"
+  say "the running container publishes its port itself: a short gap while the proxy takes the port over"
   legacy=true
   docker stop --time 10 "$app" >/dev/null 2>&1 || true
 fi
