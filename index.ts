@@ -2,6 +2,7 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage, CiSetup, Delivery, HetznerHost, LoadBalancer, Service } from "./components";
 import { loadConfig } from "./config/loader";
+import { hostDomains, publicPorts } from "./config/serving";
 
 const config = loadConfig();
 const labels = { project: config.project, stack: config.stack };
@@ -13,7 +14,7 @@ const sshKey = new hcloud.SshKey("deployer", {
   labels,
 });
 
-// Hosts: one IPv6-only server each, ready for containers once its readiness gate passes.
+// Hosts: one IPv6-only server each, ready for containers once its readiness gate passes and its proxy runs.
 const hosts = new Map(
   config.hosts.map(({ name, ...host }) => [
     name,
@@ -23,7 +24,10 @@ const hosts = new Map(
       sshKeyId: sshKey.id,
       sshPrivateKey: config.secrets.sshPrivateKey,
       sshAllowedCidrs: config.sshAllowedCidrs,
-      openPorts: config.apps.filter((a) => a.hosts.includes(name)).map((a) => a.hostPort),
+      openPorts: [
+        ...new Set(config.apps.filter((a) => a.hosts.includes(name)).flatMap((a) => publicPorts(a))),
+      ],
+      tls: config.tls,
       replacementPolicy: config.hostReplacement,
       readinessTimeoutSeconds: config.readinessTimeoutSeconds,
       labels,
@@ -32,6 +36,8 @@ const hosts = new Map(
 );
 
 // Apps: one image each, then per host a delivery (tarball or registry pull) and a health-gated service.
+// Deliveries run in parallel; services roll across the app's hosts, hostsAtOnce at a time, in host order:
+// each waits for the one hostsAtOnce places before it, so a failure leaves the later hosts untouched.
 const apps = config.apps.map((app) => {
   const image = new AppImage(app.name, {
     app: app.name,
@@ -42,7 +48,8 @@ const apps = config.apps.map((app) => {
   const secretEnv = config.secrets.appSecrets.apply((all) =>
     Object.fromEntries(app.secretEnv.map((name) => [name, all[app.name][name]])),
   );
-  const services = app.hosts.map((hostName) => {
+  const services: Service[] = [];
+  for (const [i, hostName] of app.hosts.entries()) {
     const name = `${app.name}-on-${hostName}`;
     const delivery = new Delivery(`${name}-delivery`, {
       app: app.name,
@@ -52,9 +59,18 @@ const apps = config.apps.map((app) => {
       registry: config.registry,
       pullToken: config.secrets.registryPullToken,
     });
-    return new Service(`${name}-service`, { delivery, settings: app, secretEnv });
-  });
-  return { name: app.name, image, urls: pulumi.all(services.map((s) => s.url)) };
+    const before = services[i - app.rollout.hostsAtOnce];
+    const settings = { ...app, domains: hostDomains(app), drainSeconds: app.rollout.drainSeconds };
+    services.push(
+      new Service(`${name}-service`, { delivery, settings, secretEnv }, before && { dependsOn: [before] }),
+    );
+  }
+  const endpoints = app.hosts.map((host, i) => ({
+    host,
+    url: services[i].url,
+    address: hosts.get(host)!.address,
+  }));
+  return { name: app.name, image, urls: pulumi.all(services.map((s) => s.url)), endpoints };
 });
 
 // Load balancers (opt-in per app): one address for all of an app's hosts, reaching them over a private
@@ -100,4 +116,10 @@ export const appUrls = Object.fromEntries(apps.map((a) => [a.name, a.urls]));
 /** Per load-balanced app: the load balancer's public addresses and where clients reach the app. */
 export const appLoadBalancers = Object.fromEntries(
   loadBalancers.map(({ app, lb }) => [app, { ipv4: lb.ipv4, ipv6: lb.ipv6, url: lb.url }]),
+);
+/** Per app and host: the URL and the host's address (an https URL is reached at that address). */
+export const appEndpoints = Object.fromEntries(apps.map((a) => [a.name, a.endpoints]));
+/** Per host: the root certificate of its proxy's internal CA (tls.issuer internal), for clients to trust. */
+export const proxyCaCertificates = Object.fromEntries(
+  [...hosts].map(([name, h]) => [name, h.proxyCaCertificate]),
 );

@@ -13,5 +13,7 @@ export type { HetznerHostArgs, HostReplacementPolicy } from "./hetznerHost";
 export type { HostConnection, HostTarget } from "./hostTarget";
 export { LOAD_BALANCER_DEFAULTS, LoadBalancer, NETWORK_ZONES } from "./loadBalancer";
 export type { LoadBalancerArgs, LoadBalancerHealthCheck } from "./loadBalancer";
+export { TLS_ISSUERS } from "./shell/caddy";
+export type { ProxyTls, TlsIssuer } from "./shell/caddy";
 export { RESTART_POLICIES, Service, SERVICE_DEFAULTS } from "./service";
 export type { HealthCheck, RestartPolicy, ServiceArgs, ServiceSettings } from "./service";

@@ -1,11 +1,10 @@
 import { NETWORK_ZONES } from "../components/loadBalancer";
 import { parseCidr } from "./cidr";
-import { ConfigNode, requireUnique } from "./reader";
+import { ConfigNode } from "./reader";
 import { AppConfig, DEFAULTS, HostConfig, LoadBalancerConfig, LOCATIONS } from "./types";
 
-/** An app's `loadBalancer` and `domains`: which hosts share one address, and under which names. */
+/** An app's `loadBalancer`: which hosts share one address (its `domains` are in serving.ts). */
 
-const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const LB_TYPE = /^lb\d+$/;
 const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 const DOCKER_BRIDGE = "172.17.0.0/16";
@@ -78,19 +77,9 @@ export function parseLoadBalancer(n: ConfigNode): LoadBalancerDraft | undefined 
   return draft;
 }
 
-export function parseDomains(n: ConfigNode): string[] {
-  const items = n.optionalItems();
-  const domains = items.map((item) =>
-    item.matching(DNS_NAME, "a lowercase DNS name such as www.example.com"),
-  );
-  requireUnique(domains, items, (d) => d, "domain");
-  return domains;
-}
-
 /**
  * Fills in the default location and checks what needs the whole config: a load balancer reaches only
- * hosts in its network zone, a host cannot sit in two overlapping private networks, and a domain
- * belongs to one app.
+ * hosts in its network zone, and a host cannot sit in two overlapping private networks.
  */
 export function resolveLoadBalancers(
   apps: Omit<AppConfig, "loadBalancer">[],
@@ -127,14 +116,6 @@ export function resolveLoadBalancers(
         );
       }
     });
-  });
-  const seen = new Map<string, string>();
-  apps.forEach((app, i) => {
-    for (const domain of app.domains) {
-      const owner = seen.get(domain);
-      if (owner) nodes[i].field("domains").fail(`"${domain}" is already served by app "${owner}"`);
-      seen.set(domain, app.name);
-    }
   });
   return resolved;
 }

@@ -8,6 +8,7 @@ import { parseHosts } from "./hosts";
 import { ConfigKeyName, configKey, PROJECT } from "./schema";
 import { ConfigError, node, RawConfig } from "./reader";
 import { checkSecrets, PlainSecrets } from "./secrets";
+import { parseRollout, parseTls } from "./serving";
 import { DEFAULTS, DeployConfig, RegistryConfig } from "./types";
 
 function parseRegistry(raw: RawConfig): RegistryConfig {
@@ -61,7 +62,8 @@ export function parseConfig(
 
   const hosts = parseHosts(raw);
   const pins = parsePins(raw);
-  const apps = parseApps(raw, hosts, pins);
+  const rollout = parseRollout(node(raw, "rollout"), DEFAULTS.rollout);
+  const apps = parseApps(raw, hosts, pins, rollout);
   for (const app of Object.keys(pins)) {
     if (!apps.some((a) => a.name === app))
       node(raw, "imagePins").field(app).fail(`app "${app}" is not defined`);
@@ -83,6 +85,8 @@ export function parseConfig(
       3600,
       DEFAULTS.readinessTimeoutSeconds,
     ),
+    rollout,
+    tls: parseTls(raw),
   };
   checkSecrets(config, secrets);
   const ci = parseCiConfig(stack, raw.ci, { ...secrets.ci, registryPushToken: secrets.registryPushToken });
@@ -95,6 +99,8 @@ const OBJECT_KEYS: readonly ConfigKeyName[] = [
   "registry",
   "sshAllowedCidrs",
   "imagePins",
+  "rollout",
+  "tls",
   "ci",
 ];
 const STRING_KEYS: readonly ConfigKeyName[] = ["sshPublicKey", "hostReplacement", "readinessTimeoutSeconds"];

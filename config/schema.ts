@@ -17,6 +17,8 @@ export const CONFIG_KEYS = [
   "sshAllowedCidrs",
   "hostReplacement",
   "readinessTimeoutSeconds",
+  "rollout",
+  "tls",
   "registryPushToken",
   "registryPullToken",
   "appSecrets",

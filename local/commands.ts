@@ -8,7 +8,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, openSync, readFileSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { delay } from "./exec";
 import { LocalEnvInfo } from "./environment";
@@ -92,20 +92,51 @@ export async function up(): Promise<void> {
   await pinImages(STACK, refs, opts);
   await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview"], opts);
 
-  const urls = JSON.parse(
-    await pulumiOutput(["stack", "output", "--stack", STACK, "--json", "appUrls"], opts),
-  );
+  await printEndpoints(opts);
+}
+
+interface Endpoint {
+  host: string;
+  url: string;
+  address: string;
+}
+
+/** Where each app answers; for HTTPS, the CA files to trust and a curl line per host. */
+async function printEndpoints(opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<void> {
+  const output = async (name: string) =>
+    JSON.parse(await pulumiOutput(["stack", "output", "--stack", STACK, "--json", name], opts));
+  const endpoints = (await output("appEndpoints")) as Record<string, Endpoint[]>;
+  const cas = (await output("proxyCaCertificates")) as Record<string, string>;
+  const caDir = path.join(STATE_DIR, "ca");
+  await mkdir(caDir, { recursive: true });
+  for (const [host, pem] of Object.entries(cas))
+    if (pem) await writeFile(path.join(caDir, `${host}.crt`), pem);
   say("apps answer at:");
-  for (const [app, list] of Object.entries(urls as Record<string, string[]>)) {
-    for (const url of list) process.stdout.write(`  ${app}  ${url}\n`);
+  const tries: string[] = [];
+  for (const [app, list] of Object.entries(endpoints)) {
+    for (const { host, url, address } of list) {
+      if (!url.startsWith("https://")) {
+        process.stdout.write(`  ${app}  ${url}\n`);
+        tries.push(`curl -g ${url}`);
+        continue;
+      }
+      const name = new URL(url).hostname;
+      const ca = path.relative(ROOT, path.join(caDir, `${host}.crt`));
+      process.stdout.write(`  ${app}  ${url} on ${host} [${address}]\n`);
+      tries.push(`curl --cacert ${ca} --resolve ${name}:443:[${address}] ${url}`);
+    }
   }
-  const balancers = JSON.parse(
-    await pulumiOutput(["stack", "output", "--stack", STACK, "--json", "appLoadBalancers"], opts),
-  ) as Record<string, { url: string }>;
+  const balancers = (await output("appLoadBalancers")) as Record<string, { url: string }>;
   for (const [app, lb] of Object.entries(balancers)) {
     process.stdout.write(`  ${app}  ${lb.url}  (load balancer: once a target passed its health check)\n`);
   }
-  say(`try: curl -g ${(Object.values(urls as Record<string, string[]>)[0] ?? [""])[0]}`);
+  if (tries.some((t) => t.includes("--cacert"))) {
+    say(
+      `HTTPS certificates come from each host's own CA (tls issuer "internal"), saved in ${path.relative(ROOT, caDir)}/`,
+    );
+  }
+  say("try:");
+  for (const line of tries) process.stdout.write(`  ${line}\n`);
 }
 
 /** `npm run local:down`: `pulumi destroy` and the environment stopped. */

@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
 import { run } from "../../local/exec";
+import { startProbe } from "../integration/probe";
+import { answers, endpoints, probeTargets } from "./endpoints";
 import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../../local/environment";
 import { HARNESS_STATE_ROOT } from "../../local/dockerd";
 import { api, waitForHealth } from "../integration/lbSupport";
@@ -63,15 +65,6 @@ async function buildAndPin(names: string[]): Promise<Record<string, string>> {
     refs[app.name] = await buildLocalImage(work, app, env.info);
   await pinImages(STACK, refs, opts);
   return refs;
-}
-
-async function appUrls(): Promise<Record<string, string[]>> {
-  return JSON.parse(await pulumiOutput(["stack", "output", "--stack", STACK, "--json", "appUrls"], opts));
-}
-
-async function answers(url: string): Promise<string> {
-  const result = await run("curl", ["-sS", "-g", "--max-time", "5", url], { check: false });
-  return result.code === 0 ? result.stdout : `curl failed: ${result.stderr.trim()}`;
 }
 
 async function setSite(app: string, body: string): Promise<void> {
@@ -154,15 +147,17 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     await setSite("api", "api v1");
     await buildAndPin(["web", "api"]);
     await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e v1"], opts);
-    const urls = await appUrls();
-    expect(Object.keys(urls).sort()).toEqual(["api", "web"]);
-    expect(urls.web).toHaveLength(2);
-    expect(urls.api).toHaveLength(1);
-    for (const [app, list] of Object.entries(urls)) {
-      for (const url of list) {
-        expect(url).toMatch(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:\d+\/$/);
-        expect([url, await answers(url)]).toEqual([url, `${app} v1`]);
-      }
+    const all = await endpoints(STACK, opts);
+    expect(Object.keys(all).sort()).toEqual(["api", "web"]);
+    expect(all.web.map((e) => [e.host, e.url])).toEqual([
+      ["local-1", "https://web.hcd.test/"],
+      ["local-2", "https://web.hcd.test/"],
+    ]);
+    expect(all.api.map((e) => e.url)).toEqual([
+      expect.stringMatching(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:8080\/$/),
+    ]);
+    for (const [app, list] of Object.entries(all)) {
+      for (const e of list) expect([e.host, e.url, await answers(e)]).toEqual([e.host, e.url, `${app} v1`]);
     }
   }, 600_000);
 
@@ -197,22 +192,39 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     const names = [...new Set(changed.map((s) => s.urn.split("::").pop() as string))].sort();
     expect(names).toEqual([
       "web-on-local-1-delivery-load",
-      "web-on-local-1-service-run",
+      "web-on-local-1-service-rollout",
       "web-on-local-2-delivery-load",
-      "web-on-local-2-service-run",
+      "web-on-local-2-service-rollout",
     ]);
+    const probe = startProbe("e2e: one-app change", probeTargets(await endpoints(STACK, opts)), {
+      ratePerTarget: 20,
+    });
     await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e web v2"], opts);
-    const urls = await appUrls();
-    for (const url of urls.web) expect([url, await answers(url)]).toEqual([url, "web v2"]);
-    expect(await answers(urls.api[0])).toBe("api v1");
+    const counts = await probe.stop();
+    const all = await endpoints(STACK, opts);
+    for (const e of all.web) expect([e.host, await answers(e)]).toEqual([e.host, "web v2"]);
+    expect(await answers(all.api[0])).toBe("api v1");
+    expect(counts.failures).toEqual([]);
+    expect(counts.failed).toBe(0);
   }, 600_000);
 
   test("rollback to the previous version serves the old image without rebuilding or re-sending it", async () => {
     const history = JSON.parse(await pulumiOutput(["stack", "history", "--stack", STACK, "--json"], opts));
     const v1 = history.length - (history as { message: string }[]).findIndex((h) => h.message === "e2e v1");
-    const imagesBefore = (await run("docker", ["images", "-q"], { env: opts.env })).stdout;
+    // Sorted: images created in the same second come out in either order.
+    const images = async () =>
+      (await run("docker", ["images", "-q"], { env: opts.env })).stdout.split("\n").sort();
+    const imagesBefore = await images();
+    const targets = probeTargets(await endpoints(STACK, opts));
+    // What the probe itself sends to the hosts per request, measured alone for 3 s.
+    const quietBefore = await bytesToHosts();
+    const calibration = startProbe("e2e: calibration", targets, { ratePerTarget: 20, maxDurationMs: 3000 });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const calibrated = await calibration.stop();
+    const perRequest = ((await bytesToHosts()) - quietBefore) / calibrated.sent;
     const sentBefore = await bytesToHosts();
 
+    const probe = startProbe("e2e: rollback", targets, { ratePerTarget: 20 });
     const rollback = await runCaptured(process.execPath, [
       "-r",
       "ts-node/register/transpile-only",
@@ -222,11 +234,14 @@ describeE2e("the local stack on the real Pulumi engine", () => {
       "--to",
       String(v1),
     ]);
+    const counts = await probe.stop();
     expect(rollback.code).toBe(0);
+    expect(counts.failures).toEqual([]);
+    expect(counts.failed).toBe(0);
 
-    const urls = await appUrls();
-    for (const url of urls.web) expect([url, await answers(url)]).toEqual([url, "web v1"]);
-    expect(await answers(urls.api[0])).toBe("api v1");
+    const all = await endpoints(STACK, opts);
+    for (const e of all.web) expect([e.host, await answers(e)]).toEqual([e.host, "web v1"]);
+    expect(await answers(all.api[0])).toBe("api v1");
     // Both hosts still had web v1: the deliveries only probed, nothing was built or transferred.
     const logs = await deliveryLogs("web");
     expect(Object.keys(logs).sort()).toEqual([
@@ -236,8 +251,13 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     for (const [name, log] of Object.entries(logs)) {
       expect([name, log]).toEqual([name, expect.stringMatching(/already on the host; nothing transferred$/)]);
     }
-    expect((await run("docker", ["images", "-q"], { env: opts.env })).stdout).toBe(imagesBefore);
-    expect((await bytesToHosts()) - sentBefore).toBeLessThan(256 * 1024);
+    expect(await images()).toEqual(imagesBefore);
+    // Without the probe's own requests, SSH handshakes and probes only: no image went to a host.
+    const sent = (await bytesToHosts()) - sentBefore - counts.sent * perRequest;
+    process.stderr.write(
+      `e2e: rollback sent ${Math.round(sent / 1024)} KiB to the hosts besides the probe\n`,
+    );
+    expect(sent).toBeLessThan(256 * 1024);
     const pins = parse(
       await pulumiOutput(["config", "get", "--stack", STACK, "--path", "hcloud-deploy:imagePins"], opts),
     );

@@ -1,10 +1,10 @@
 // Delivery and services on simulated IPv6-only hosts, with real sshd, dockerd and registry. Runs the
-// very scripts `pulumi up` runs (the pure builders in components/shell). Needs root and
-// scripts/setup-machine.sh.
+// very scripts `pulumi up` runs (the pure builders in components/shell); services roll out behind the
+// host proxy. Needs root and scripts/setup-machine.sh.
 import { hostTagOf } from "../../components/shell/prelude";
 import { shQuote } from "../../components/shell/prelude";
 import { registryPullScript } from "../../components/shell/registryPull";
-import { serviceRemoveScript, serviceScript, ServiceSpec } from "../../components/shell/service";
+import { ServiceSpec } from "../../components/shell/service";
 import {
   probeScript,
   receiveScript,
@@ -16,6 +16,7 @@ import { delay, run } from "../../local/exec";
 import { buildHttpImage, pushImage } from "../../local/images";
 import { LocalRegistry, startRegistry } from "../../local/registry";
 import { stopAllSimHosts } from "../../local/simhost";
+import { rollout, setUpProxy } from "./serving";
 import {
   bytesSentTo,
   deployerKey,
@@ -40,6 +41,8 @@ function service(ref: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec
     image: hostTagOf("web", ref),
     port: 8080,
     hostPort: 8080,
+    domains: [],
+    drainSeconds: 30,
     memory: "64m",
     cpus: 0.5,
     restart: "unless-stopped",
@@ -82,6 +85,10 @@ beforeAll(async () => {
     startTestHost("it-tar", "fd5e:0:0:f1::1", [registry.host]),
     startTestHost("it-pull", "fd5e:0:0:f2::1", [registry.host]),
   ]);
+  for (const host of [tarballHost, pullHost]) {
+    const setup = await setUpProxy(host);
+    if (setup.code !== 0) throw new Error(`proxy setup on ${host.sim.name} failed: ${setup.stderr}`);
+  }
   const images = {
     v1: await buildHttpImage(deployer, { tag: "it/web:v1", version: "web v1" }),
     v2: await buildHttpImage(deployer, { tag: "it/web:v2", version: "web v2" }),
@@ -116,11 +123,7 @@ describe("tarball delivery and health-gated services", () => {
     expect(await hostHasImage(tarballHost, refs.v1)).toBe(true);
     expect(await stagedFiles(tarballHost)).toBe("");
 
-    const started = await runOnHost(
-      tarballHost,
-      serviceScript(service(refs.v1)),
-      "GREETING=hello\nTOKEN=s3cret\n",
-    );
+    const started = await rollout(tarballHost, service(refs.v1), "GREETING=hello\nTOKEN=s3cret\n");
     expect([started.code, started.stderr]).toEqual([0, ""]);
     expect(started.stdout).toContain("hcloud-deploy: web on it-tar: revision");
     expect(await httpGet(tarballHost.address, 8080)).toBe("web v1");
@@ -132,11 +135,7 @@ describe("tarball delivery and health-gated services", () => {
   });
 
   test("the same service again changes nothing", async () => {
-    const again = await runOnHost(
-      tarballHost,
-      serviceScript(service(refs.v1)),
-      "GREETING=hello\nTOKEN=s3cret\n",
-    );
+    const again = await rollout(tarballHost, service(refs.v1), "GREETING=hello\nTOKEN=s3cret\n");
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/revision \S+ already running/);
   });
@@ -154,7 +153,7 @@ describe("tarball delivery and health-gated services", () => {
 
   test("redeploy of a new version", async () => {
     expect((await tarball(tarballHost, refs.v2)).code).toBe(0);
-    const started = await runOnHost(tarballHost, serviceScript(service(refs.v2)), "GREETING=hello\n");
+    const started = await rollout(tarballHost, service(refs.v2), "GREETING=hello\n");
     expect([started.code, started.stderr]).toEqual([0, ""]);
     expect(await httpGet(tarballHost.address, 8080)).toBe("web v2");
     const containers = await runOnHost(tarballHost, "docker ps -a --format '{{.Names}} {{.Image}}'");
@@ -165,7 +164,7 @@ describe("tarball delivery and health-gated services", () => {
 
   test("an unhealthy new version leaves the old one serving", async () => {
     expect((await tarball(tarballHost, refs.broken)).code).toBe(0);
-    const started = await runOnHost(tarballHost, serviceScript(service(refs.broken)), "GREETING=hello\n");
+    const started = await rollout(tarballHost, service(refs.broken), "GREETING=hello\n");
     expect(started.code).not.toBe(0);
     expect(started.stderr).toContain(
       "hcloud-deploy: web on it-tar: health check GET / on port 8080 did not pass within 8s (HTTP 000); the previous version keeps serving",
@@ -176,17 +175,14 @@ describe("tarball delivery and health-gated services", () => {
   });
 
   test("service removal takes away only the container its own deployment started", async () => {
-    const stale = await runOnHost(tarballHost, serviceRemoveScript(service(refs.v1)));
+    const stale = await rollout(tarballHost, service(refs.v1), "", "delete");
     expect(stale.stdout).toContain("was started by another deployment; left in place");
     // Same settings, another deployment: the old resource's delete after a server replacement.
-    const sameSettings = await runOnHost(
-      tarballHost,
-      serviceRemoveScript(service(refs.v2, { instance: "replaced" })),
-    );
+    const sameSettings = await rollout(tarballHost, service(refs.v2, { instance: "replaced" }), "", "delete");
     expect(sameSettings.stdout).toContain("was started by another deployment; left in place");
     expect(await httpGet(tarballHost.address, 8080)).toBe("web v2");
-    const removed = await runOnHost(tarballHost, serviceRemoveScript(service(refs.v2)));
-    expect(removed.stdout).toContain("removed web");
+    const removed = await rollout(tarballHost, service(refs.v2), "", "delete");
+    expect(removed.stdout).toContain("hcloud-deploy: web on it-tar: removed");
     expect((await runOnHost(tarballHost, "docker ps -aq")).stdout.trim()).toBe("");
   });
 });
@@ -293,7 +289,7 @@ describe("registry pull delivery", () => {
     );
     expect(leftovers.stdout.trim()).toBe("");
 
-    const started = await runOnHost(pullHost, serviceScript(service(refs.v1, { hostName: "it-pull" })), "");
+    const started = await rollout(pullHost, service(refs.v1, { hostName: "it-pull" }), "");
     expect(started.code).toBe(0);
     expect(await httpGet(pullHost.address, 8080)).toBe("web v1");
   });

@@ -62,6 +62,7 @@ beforeAll(async () => {
       hostKey: generateEd25519KeyPair(name),
       generation: 1,
       dns64Servers: [],
+      tls: { issuer: "internal" },
     });
     const body = { name, server_type: "cx22", image: "debian-12", location, user_data: userData };
     const res = await api(emulator.endpoint, "POST", "/servers", {

@@ -5,7 +5,7 @@ import { knownHostsLine } from "../../components/shell/ssh";
 import { generateEd25519KeyPair } from "../../components/sshKeys";
 import { DockerEngine } from "../../local/dockerd";
 import { run, RunResult } from "../../local/exec";
-import { SimHost, startSimHost } from "../../local/simhost";
+import { SimHost, SimHostSpec, startSimHost } from "../../local/simhost";
 
 /** The deployer's key pair, generated the way the program generates host keys. */
 export const deployerKey = generateEd25519KeyPair("deployer@integration");
@@ -23,6 +23,7 @@ export async function startTestHost(
   name: string,
   address: string,
   insecureRegistries: string[],
+  more: Pick<SimHostSpec, "resolvers"> = {},
 ): Promise<TestHost> {
   const hostKey = generateEd25519KeyPair(`${name}-integration`);
   const sim = await startSimHost({
@@ -31,6 +32,7 @@ export async function startTestHost(
     authorizedKeys: [deployerKey.publicKey],
     hostKey,
     insecureRegistries,
+    ...more,
   });
   return {
     sim,

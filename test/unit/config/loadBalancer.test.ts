@@ -60,9 +60,13 @@ describe("loadBalancer and domains: accepted values and defaults", () => {
     expect(["loadBalancer" in a, "loadBalancer" in b]).toEqual([false, false]);
   });
 
-  test("domains are kept in order; absent means none", () => {
-    const [a, b] = appsOf([web({ domains: ["www.example.com", "example.com"] }), api()]);
+  test("domains are kept in order; absent means none; behind a load balancer hostPort stays", () => {
+    const [a, b] = appsOf([
+      web({ domains: ["www.example.com", "example.com"], loadBalancer: true }),
+      api({ loadBalancer: { network: "10.1.0.0/16" } }),
+    ]);
     expect([a.domains, b.domains]).toEqual([["www.example.com", "example.com"], []]);
+    expect([a.hostPort, b.hostPort]).toEqual([80, 8080]);
   });
 
   test("two load-balanced apps on the same hosts with separate networks", () => {
@@ -149,8 +153,11 @@ const invalid: [string, Record<string, unknown>[], string][] = [
   ],
   [
     "one domain for two apps",
-    [web({ domains: ["example.com"] }), api({ domains: ["example.com"] })],
-    'hcloud-deploy:apps[1].domains: "example.com" is already served by app "web"',
+    [
+      web({ domains: ["example.com"], loadBalancer: true }),
+      api({ domains: ["example.com"], loadBalancer: { network: "10.1.0.0/16" } }),
+    ],
+    'hcloud-deploy:apps[1].domains[0]: "example.com" is already served by app "web"',
   ],
   ["domains not a list", [web({ domains: "example.com" })], "hcloud-deploy:apps[0].domains: must be a list"],
 ];

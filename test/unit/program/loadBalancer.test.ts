@@ -62,6 +62,17 @@ describe("load balancer for web under mocks, Pulumi.prod.yaml", () => {
     });
   });
 
+  test("behind the load balancer the hosts serve web over plain HTTP on its hostPort, not its domains", () => {
+    for (const host of ["fsn-1", "fsn-2", "nbg-1"]) {
+      const script = run.named(`web-on-${host}-service-rollout`).inputs.environment.HCLOUD_DEPLOY_SCRIPT;
+      expect([host, script.includes("example.com"), script.includes('"listen":[":80"]')]).toEqual([
+        host,
+        false,
+        true,
+      ]);
+    }
+  });
+
   test("the hosts' public firewalls are unchanged: private-network traffic is not filtered by them", () => {
     const rules = run.named("fsn-1-firewall").inputs.rules as { port?: string }[];
     expect(rules.map((r) => r.port)).toEqual(["22", undefined, "80"]);
