@@ -52,9 +52,14 @@ const apps = config.apps.map((app) => {
       registry: config.registry,
       pullToken: config.secrets.registryPullToken,
     });
-    return new Service(`${name}-service`, { delivery, settings: app, secretEnv });
+    const service = new Service(`${name}-service`, {
+      delivery,
+      settings: { ...app, keepImages: config.keepImages },
+      secretEnv,
+    });
+    return { hostName, delivery, service };
   });
-  return { name: app.name, image, urls: pulumi.all(services.map((s) => s.url)) };
+  return { app, image, services, urls: pulumi.all(services.map((s) => s.service.url)) };
 });
 
 // CI (opt-in, in one stack only): Actions secrets and variables, the production environment with its
@@ -73,5 +78,32 @@ if (config.ci.enabled && config.secrets.ci) {
 export const hostAddresses = Object.fromEntries([...hosts].map(([name, h]) => [name, h.address]));
 export const serverIds = Object.fromEntries([...hosts].map(([name, h]) => [name, h.serverId]));
 /** Per app: the digest-pinned image it runs (read by the rollback command) and where it answers. */
-export const appImages = Object.fromEntries(apps.map((a) => [a.name, a.image.ref]));
-export const appUrls = Object.fromEntries(apps.map((a) => [a.name, a.urls]));
+export const appImages = Object.fromEntries(apps.map((a) => [a.app.name, a.image.ref]));
+export const appUrls = Object.fromEntries(apps.map((a) => [a.app.name, a.urls]));
+/** The pinned SSH host key of every host, for the deployer's day-2 commands (status, logs). */
+export const hostKeys = Object.fromEntries([...hosts].map(([name, h]) => [name, h.hostKey]));
+/**
+ * Per host, per app: what the host should run (read by `npm run status`, which compares it with the
+ * host, and by `--repair`, which replaces the children of the URNs named here).
+ */
+export const hostApps = Object.fromEntries(
+  config.hosts.map((host) => [
+    host.name,
+    Object.fromEntries(
+      apps.flatMap(({ app, image, services }) =>
+        services
+          .filter((s) => s.hostName === host.name)
+          .map((s) => [
+            app.name,
+            {
+              image: image.ref,
+              hostPort: app.hostPort,
+              healthPath: app.health.path,
+              service: s.service.urn,
+              delivery: s.delivery.urn,
+            },
+          ]),
+      ),
+    ),
+  ]),
+);

@@ -29,6 +29,7 @@ export const SERVICE_DEFAULTS = {
   cpus: 1,
   restart: "unless-stopped" as RestartPolicy,
   health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 } as HealthCheck,
+  keepImages: 3,
 };
 
 /** How one app runs on a host. */
@@ -47,6 +48,11 @@ export interface ServiceSettings {
   readonly restart?: RestartPolicy;
   /** Health gate. Default: GET `/` within 60 s, every 2 s. */
   readonly health?: HealthCheck;
+  /**
+   * Releases of the app kept on the host after a successful rollout, besides any image a container
+   * uses; older hcloud-deploy images of the app are removed. Default: 3.
+   */
+  readonly keepImages?: number;
 }
 
 export interface ServiceArgs {
@@ -59,7 +65,8 @@ export interface ServiceArgs {
 
 /**
  * One app's container on one host, behind a health gate: a new revision is started and checked before
- * the old one is stopped. Triggers are the image digest, a hash of the settings and the server.
+ * the old one is stopped, then old images of the app are pruned. Triggers are the image digest, a hash
+ * of the settings and the server.
  */
 export class Service extends pulumi.ComponentResource {
   /** Where the app answers, `http://[address]:port/`. */
@@ -69,6 +76,9 @@ export class Service extends pulumi.ComponentResource {
     super("hcloud-deploy:service:Service", name, {}, opts);
     const { delivery, settings } = args;
     const { target } = delivery;
+    const keepImages = settings.keepImages ?? SERVICE_DEFAULTS.keepImages;
+    if (!Number.isInteger(keepImages) || keepImages < 1)
+      throw new Error(`Service ${name}: keepImages must be a whole number of at least 1, not ${keepImages}`);
     const hostPort = settings.hostPort ?? settings.port;
     const env = settings.env ?? {};
 
@@ -83,6 +93,7 @@ export class Service extends pulumi.ComponentResource {
       restart: settings.restart ?? SERVICE_DEFAULTS.restart,
       health: settings.health ?? SERVICE_DEFAULTS.health,
       env,
+      keepImages,
     }));
     // A replaced server starts empty: it needs the container again, so the server is a trigger too.
     const triggers = [delivery.imageRef, spec.apply(settingsHash), target.serverId];
@@ -97,10 +108,15 @@ export class Service extends pulumi.ComponentResource {
       `${name}-run`,
       {
         connection: target.connection,
-        create: run.apply(serviceScript),
+        create: run.apply((s) => serviceScript(s, "create")),
+        // With an update command, new triggers update this resource in place (the script converges):
+        // only a forced replacement creates a second resource for the same container (see serviceScript).
+        update: run.apply((s) => serviceScript(s, "update")),
         delete: run.apply(serviceRemoveScript),
         stdin: pulumi.secret(envFile),
         triggers,
+        // The previous output would go to the host as SSH environment, which sshd refuses (AcceptEnv).
+        addPreviousOutputInEnv: false,
       },
       { parent: this },
     );

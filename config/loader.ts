@@ -83,6 +83,7 @@ export function parseConfig(
       3600,
       DEFAULTS.readinessTimeoutSeconds,
     ),
+    keepImages: node(raw, "keepImages").integer(1, 100, DEFAULTS.keepImages),
   };
   checkSecrets(config, secrets);
   const ci = parseCiConfig(stack, raw.ci, { ...secrets.ci, registryPushToken: secrets.registryPushToken });
@@ -97,7 +98,12 @@ const OBJECT_KEYS: readonly ConfigKeyName[] = [
   "imagePins",
   "ci",
 ];
-const STRING_KEYS: readonly ConfigKeyName[] = ["sshPublicKey", "hostReplacement", "readinessTimeoutSeconds"];
+const STRING_KEYS: readonly ConfigKeyName[] = [
+  "sshPublicKey",
+  "hostReplacement",
+  "readinessTimeoutSeconds",
+  "keepImages",
+];
 
 function readObject(cfg: pulumi.Config, k: ConfigKeyName): unknown {
   try {

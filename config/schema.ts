@@ -17,6 +17,7 @@ export const CONFIG_KEYS = [
   "sshAllowedCidrs",
   "hostReplacement",
   "readinessTimeoutSeconds",
+  "keepImages",
   "registryPushToken",
   "registryPullToken",
   "appSecrets",

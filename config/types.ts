@@ -27,6 +27,7 @@ export const DEFAULTS = {
   healthIntervalSeconds: SERVICE_DEFAULTS.health.intervalSeconds,
   hostReplacement: HOST_DEFAULTS.replacementPolicy,
   readinessTimeoutSeconds: HOST_DEFAULTS.readinessTimeoutSeconds,
+  keepImages: SERVICE_DEFAULTS.keepImages,
   registry: CONFIG_DEFAULTS.registry,
 };
 
@@ -72,6 +73,8 @@ export interface DeployConfig {
   readonly sshAllowedCidrs: readonly string[];
   readonly hostReplacement: HostReplacementPolicy;
   readonly readinessTimeoutSeconds: number;
+  /** Releases of each app every host keeps after a rollout, besides the images containers use. */
+  readonly keepImages: number;
   /** The opt-in GitHub setup; `{ enabled: false }` unless hcloud-deploy:ci turns it on. */
   readonly ci: CiConfig;
   readonly secrets: {

@@ -1,5 +1,6 @@
 import * as crypto from "crypto";
 import { FAIL_FUNCTION, LABELS, PATHS, sayFunction, shQuote } from "./prelude";
+import { pruneScript } from "./prune";
 
 export interface ServiceSpec {
   readonly app: string;
@@ -24,11 +25,16 @@ export interface ServiceSpec {
    * even when both have the same settings (a replaced server, say).
    */
   readonly instance: string;
+  /** Releases of the app kept on the host after a rollout (see pruneScript); not part of the settings. */
+  readonly keepImages: number;
 }
 
-/** Content hash of the settings (not the host, not the instance): a trigger of the service. */
+/**
+ * Content hash of the settings (not the host, the instance or the pruning policy, which do not change
+ * how the container runs): a trigger of the service.
+ */
 export function settingsHash(spec: Omit<ServiceSpec, "instance"> & { instance?: string }): string {
-  const { hostName: _hostName, instance: _instance, ...settings } = spec;
+  const { hostName: _hostName, instance: _instance, keepImages: _keepImages, ...settings } = spec;
   return crypto.createHash("sha256").update(JSON.stringify(settings)).digest("hex").slice(0, 12);
 }
 
@@ -48,9 +54,15 @@ export function envFileContent(env: Readonly<Record<string, string>>): string {
  * Converges the app's container on the host (stdin: the env file, secrets included; written 0600).
  * Health-gated: a candidate with the new revision must answer its check before the running container
  * is stopped; if it never does, the running one is untouched and the script fails naming app, host and
- * check. Idempotent: a container already at this revision is left alone.
+ * check. Idempotent: a container already at this revision is left alone. Afterwards, old images of the
+ * app are pruned.
+ *
+ * `create` also claims the container for the resource that runs it (a count per instance on the host):
+ * a forced replacement (`pulumi up --replace`, how `status --repair` works) creates the same instance
+ * again before the old resource's delete runs, and that delete must leave the container to its
+ * successor. `update` (an input change of the same resource) runs the same convergence without a claim.
  */
-export function serviceScript(spec: ServiceSpec): string {
+export function serviceScript(spec: ServiceSpec, phase: "create" | "update" = "create"): string {
   const settings = settingsHash(spec);
   const check = `GET ${spec.health.path} on port ${spec.port}`;
   const runArgs = [
@@ -61,8 +73,12 @@ export function serviceScript(spec: ServiceSpec): string {
     `--label ${LABELS.instance}=${shQuote(spec.instance)}`,
     `--label "${LABELS.revision}=$revision"`,
   ].join(" ");
+  const claim =
+    phase === "create"
+      ? `echo $(( $(cat "$claims" 2>/dev/null || echo 0) + 1 )) > "$claims"`
+      : `[ -s "$claims" ] || echo 1 > "$claims"`;
   return `set -eu
-app=${shQuote(spec.app)} image=${shQuote(spec.image)}
+app=${shQuote(spec.app)} image=${shQuote(spec.image)} instance=${shQuote(spec.instance)}
 ${sayFunction('"$app"', shQuote(spec.hostName))}
 ${FAIL_FUNCTION}
 running() { [ "$(docker inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
@@ -93,9 +109,17 @@ revision=${settings}-$(sha256sum < "$dir/env.new" | cut -c1-12)
 env_file=$dir/$revision.env
 mv "$dir/env.new" "$env_file"
 
+claims=$dir/claims.$instance
+finish() {
+  find "$dir" -name 'claims.*' ! -name "claims.$instance" -delete
+  ${claim}
+  ${pruneScript({ app: spec.app, hostName: spec.hostName, keep: spec.keepImages, pinned: [spec.image] })}
+}
+
 current=$(docker inspect --format '{{index .Config.Labels "${LABELS.revision}"}}/{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
-if [ "$current" = "$revision/"${shQuote(spec.instance)} ] && running "$app"; then
+if [ "$current" = "$revision/$instance" ] && running "$app"; then
   say "revision $revision already running"
+  finish
   exit 0
 fi
 
@@ -131,23 +155,33 @@ healthy "http://[::1]:${spec.hostPort}${spec.health.path}" 30 "$app" ||
 docker rm -f "$app-previous" >/dev/null 2>&1 || true
 find "$dir" -name '*.env' ! -name "$revision.env" -delete
 say "revision $revision serving on port ${spec.hostPort}"
+finish
 `;
 }
 
 /**
- * Removes the app's container, but only when this resource started it: during a replacement the new
- * resource's container is already serving when the old resource is deleted.
+ * Removes the app's container, but only when this resource started it and no other resource claims it:
+ * during a replacement the new resource's container is already serving when the old one is deleted.
  */
 export function serviceRemoveScript(spec: ServiceSpec): string {
   return `set -eu
-app=${shQuote(spec.app)}
-instance=$(docker inspect --format '{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
-if [ "$instance" = ${shQuote(spec.instance)} ]; then
-  docker rm -f "$app" "$app-previous" "$app-candidate" >/dev/null 2>&1 || true
-  rm -rf "${PATHS.appConfig}/$app"
-  echo "hcloud-deploy: removed $app"
-else
+app=${shQuote(spec.app)} instance=${shQuote(spec.instance)}
+dir=${PATHS.appConfig}/$app
+claims=$dir/claims.$instance
+running=$(docker inspect --format '{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
+if [ "$running" != "$instance" ]; then
+  rm -f "$claims"
   echo "hcloud-deploy: $app was started by another deployment; left in place"
+  exit 0
 fi
+left=$(( $(cat "$claims" 2>/dev/null || echo 1) - 1 ))
+if [ "$left" -gt 0 ]; then
+  echo "$left" > "$claims"
+  echo "hcloud-deploy: $app was taken over by a replacement of this deployment; left in place"
+  exit 0
+fi
+docker rm -f "$app" "$app-previous" "$app-candidate" >/dev/null 2>&1 || true
+rm -rf "$dir"
+echo "hcloud-deploy: removed $app"
 `;
 }

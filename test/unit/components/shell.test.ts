@@ -36,6 +36,7 @@ const spec: ServiceSpec = {
   health: { path: "/healthz", timeoutSeconds: 60, intervalSeconds: 2 },
   env: { MODE: "dev" },
   instance: "instance-a",
+  keepImages: 3,
 };
 
 function syntaxError(shell: "sh" | "bash", script: string): string {
