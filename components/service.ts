@@ -109,8 +109,9 @@ export class Service extends pulumi.ComponentResource {
       {
         connection: target.connection,
         create: run.apply((s) => serviceScript(s, "create")),
-        // With an update command, new triggers update this resource in place (the script converges):
-        // only a forced replacement creates a second resource for the same container (see serviceScript).
+        // New triggers still replace the resource (pulumi-command 1.2.1, checked on the local stack);
+        // other input changes (script text, env file) run `update`, which converges without a new
+        // claim on the container (see serviceScript).
         update: run.apply((s) => serviceScript(s, "update")),
         delete: run.apply(serviceRemoveScript),
         stdin: pulumi.secret(envFile),

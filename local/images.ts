@@ -57,7 +57,7 @@ export async function buildHttpImage(engine: EngineAddress, opts: HttpImageOptio
         "COPY www /www",
         ...(padding > 0 ? ["COPY padding /padding"] : []),
         `EXPOSE ${port}`,
-        `ENTRYPOINT ["/bin/busybox", "httpd", "-f", "-p", "${port}", "-h", "/www"]`,
+        `ENTRYPOINT ["/bin/busybox", "httpd", "-f", "-v", "-p", "${port}", "-h", "/www"]`,
         "",
       ].join("\n"),
     );

@@ -166,22 +166,23 @@ finish
 export function serviceRemoveScript(spec: ServiceSpec): string {
   return `set -eu
 app=${shQuote(spec.app)} instance=${shQuote(spec.instance)}
+${sayFunction('"$app"', shQuote(spec.hostName))}
 dir=${PATHS.appConfig}/$app
 claims=$dir/claims.$instance
 running=$(docker inspect --format '{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
 if [ "$running" != "$instance" ]; then
   rm -f "$claims"
-  echo "hcloud-deploy: $app was started by another deployment; left in place"
+  say "the container was started by another deployment; left in place"
   exit 0
 fi
 left=$(( $(cat "$claims" 2>/dev/null || echo 1) - 1 ))
 if [ "$left" -gt 0 ]; then
   echo "$left" > "$claims"
-  echo "hcloud-deploy: $app was taken over by a replacement of this deployment; left in place"
+  say "a replacement of this deployment took the container over; left in place"
   exit 0
 fi
 docker rm -f "$app" "$app-previous" "$app-candidate" >/dev/null 2>&1 || true
 rm -rf "$dir"
-echo "hcloud-deploy: removed $app"
+say "removed the container"
 `;
 }

@@ -187,7 +187,7 @@ describe("tarball delivery and health-gated services", () => {
     expect(sameSettings.stdout).toContain("was started by another deployment; left in place");
     expect(await httpGet(tarballHost.address, 8080)).toBe("web v2");
     const removed = await runOnHost(tarballHost, serviceRemoveScript(service(refs.v2)));
-    expect(removed.stdout).toContain("removed web");
+    expect(removed.stdout).toContain("hcloud-deploy: web on it-tar: removed the container");
     expect((await runOnHost(tarballHost, "docker ps -aq")).stdout.trim()).toBe("");
   });
 });
