@@ -73,12 +73,12 @@ export class Service extends pulumi.ComponentResource {
   public readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    const keepImages = args.settings.keepImages ?? SERVICE_DEFAULTS.keepImages;
+    if (!Number.isInteger(keepImages) || keepImages < 1)
+      throw new Error(`Service ${name}: keepImages must be a whole number of at least 1, not ${keepImages}`);
     super("hcloud-deploy:service:Service", name, {}, opts);
     const { delivery, settings } = args;
     const { target } = delivery;
-    const keepImages = settings.keepImages ?? SERVICE_DEFAULTS.keepImages;
-    if (!Number.isInteger(keepImages) || keepImages < 1)
-      throw new Error(`Service ${name}: keepImages must be a whole number of at least 1, not ${keepImages}`);
     const hostPort = settings.hostPort ?? settings.port;
     const env = settings.env ?? {};
 

@@ -100,8 +100,8 @@ async function startEnv(): Promise<LocalEnvInfo> {
   throw new Error(`the local environment did not come up; see ${logFile}`);
 }
 
-function lastBuiltPins(): Record<string, string> {
-  return existsSync(BUILT_PINS_FILE) ? JSON.parse(readFileSync(BUILT_PINS_FILE, "utf8")) : {};
+function lastBuiltPins(): Record<string, string> | undefined {
+  return existsSync(BUILT_PINS_FILE) ? JSON.parse(readFileSync(BUILT_PINS_FILE, "utf8")) : undefined;
 }
 
 /**

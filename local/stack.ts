@@ -117,15 +117,17 @@ export interface LocalPinPlan {
 /**
  * Which apps `local:up` builds and pins: every app whose pin is the one `local:up` wrote last time (or
  * that has none); a pin set since by anything else, such as a rollback, stays unless rolling forward.
+ * Without a record of what `local:up` wrote (`lastBuilt` undefined: a checkout from before the record
+ * existed), every app is built, as `local:up` always did.
  */
 export function planLocalPins(
   apps: readonly string[],
   current: Readonly<Record<string, string>>,
-  lastBuilt: Readonly<Record<string, string>>,
+  lastBuilt: Readonly<Record<string, string>> | undefined,
   rollForward: boolean,
 ): LocalPinPlan {
   const heldElsewhere = (app: string) =>
-    !rollForward && current[app] !== undefined && current[app] !== lastBuilt[app];
+    !rollForward && lastBuilt !== undefined && current[app] !== undefined && current[app] !== lastBuilt[app];
   return {
     build: apps.filter((app) => !heldElsewhere(app)),
     kept: apps.filter(heldElsewhere).map((app) => [app, current[app]] as const),

@@ -7,6 +7,8 @@ export interface PruneArgs {
   readonly keep: number;
   /** Host tags that must stay whatever their age: the images the stack pins for this app on this host. */
   readonly pinned: readonly string[];
+  /** The host's image lock (see SHARED_IMAGE_LOCK). Default: PATHS.imageLock. */
+  readonly lockFile?: string;
 }
 
 /**
@@ -46,7 +48,7 @@ $releases
 EOF
 # Dangling images (a failed load, a moved tag), unless a delivery holds the lock right now.
 dangling=""
-if exec 9>${PATHS.imageLock} && flock -n -x 9; then
+if exec 9>${shQuote(args.lockFile ?? PATHS.imageLock)} && flock -n -x 9; then
   dangling=$(docker image prune -f 2>/dev/null | sed -n 's/^Total reclaimed space: //p')
 else
   dangling="skipped (a delivery is loading)"

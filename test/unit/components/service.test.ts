@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import type { ServiceSettings } from "../../../components/service";
-import { MockedRun, outputValue, runUnderMocks } from "../support/program";
+import { freshRuntime, MockedRun, noResources, outputValue, runUnderMocks } from "../support/program";
 import { fakeTarget, TARGET } from "../support/target";
 
 const HEX = "d".repeat(64);
@@ -111,6 +111,47 @@ describe("Service with every setting and secret env", () => {
   test("plain and secret env in one sorted env file on stdin", () => {
     expect(run.named("api-on-box-service-run").inputs.stdin).toBe(
       "A=1\nDATABASE_URL=postgres://secret-value\nMODE=prod\n",
+    );
+  });
+});
+
+describe("Service pruning and claims", () => {
+  let run: ServiceRun;
+  beforeAll(async () => {
+    run = await runService({ port: 3000, keepImages: 5 });
+  });
+
+  test("create prunes the app's old images after the rollout, keeping keepImages and its own", () => {
+    const create = run.named("api-on-box-service-run").inputs.create as string;
+    expect(create).toContain("keep=5\n");
+    expect(create).toContain(`pinned=' hcloud-deploy/api:${HEX} '`);
+    expect(create.indexOf("finish() {")).toBeLessThan(create.indexOf("docker image prune -f"));
+  });
+
+  test("create claims the container; update converges without a claim; no previous output over SSH", () => {
+    const inputs = run.named("api-on-box-service-run").inputs;
+    expect(inputs.create).toContain('echo $(( $(cat "$claims" 2>/dev/null || echo 0) + 1 )) > "$claims"');
+    expect(inputs.update).toContain('[ -s "$claims" ] || echo 1 > "$claims"');
+    expect(inputs.update).not.toContain("+ 1 )) >");
+    expect(inputs.addPreviousOutputInEnv).toBe(false);
+  });
+
+  test("keepImages is not a setting of the container: it leaves the triggers alone", async () => {
+    const other = await runService({ port: 3000, keepImages: 1 });
+    expect(other.named("api-on-box-service-run").inputs.triggers).toEqual(
+      run.named("api-on-box-service-run").inputs.triggers,
+    );
+  });
+
+  test.each([0, 2.5])("keepImages %p is refused before anything is registered", async (keepImages) => {
+    // The mocks refuse every resource, so the constructor must throw before registering one.
+    await freshRuntime({}, "dev", noResources);
+    const { Service } = await import("../../../components/service");
+    const delivery = {} as import("../../../components/delivery").Delivery;
+    expect(
+      () => new Service("api-on-box-service", { delivery, settings: { port: 3000, keepImages } }),
+    ).toThrow(
+      `Service api-on-box-service: keepImages must be a whole number of at least 1, not ${keepImages}`,
     );
   });
 });

@@ -70,6 +70,7 @@ describe("every builder produces a script its shell parses", () => {
       registryPullScript({ ...image, imageRef: ref, registry: { server: "ghcr.io", username: "bot" } }),
     ],
     ["service", "sh", serviceScript(spec)],
+    ["service update", "sh", serviceScript(spec, "update")],
     ["service removal", "sh", serviceRemoveScript(spec)],
   ])("%s", (_name, shell, script) => {
     expect(syntaxError(shell, script)).toBe("");
