@@ -56,11 +56,15 @@ async function askHost(host: DesiredHost, key: string): Promise<HostStatus> {
   }
 }
 
+/** Asks every host at once; `key` is the deployer's private key (it goes to each script's stdin). */
+export function askHosts(hosts: readonly DesiredHost[], key: string): Promise<HostStatus[]> {
+  return Promise.all(hosts.map((h) => askHost(h, key)));
+}
+
 async function survey(cli: StackCli): Promise<HostStatus[]> {
   const hosts = desiredHosts(cli.stack, await stackOutputs(cli));
   if (hosts.length === 0) return [];
-  const key = await deployerPrivateKey(cli);
-  return Promise.all(hosts.map((h) => askHost(h, key)));
+  return askHosts(hosts, await deployerPrivateKey(cli));
 }
 
 async function repair(cli: StackCli, hosts: readonly HostStatus[]): Promise<boolean> {
