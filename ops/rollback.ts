@@ -25,6 +25,8 @@ import {
 } from "./rollbackPlan";
 import { StackCli, stackCli } from "./stackCli";
 
+/** More versions than any self-managed stack has: `--list` and its numbering cover the whole history. */
+const HISTORY_LIMIT = 1_000_000;
 const USAGE = "usage: rollback.ts --stack <stack> (--to <version> | --list) [--yes]";
 const STACK = /^[A-Za-z0-9_.-]+$/;
 
@@ -75,7 +77,11 @@ async function exportedImages(
 export async function rollback(argv: readonly string[]): Promise<void> {
   const { stack, to } = parseArgs(argv);
   const cli = stackCli(stack);
-  const history = await cli.capture(["stack", "history", "--json", "--stack", stack], true);
+  // Self-managed backends number versions by position here, so they must list the whole history: the
+  // CLI's default page holds the newest 10 only and would renumber them as the stack grows. Pulumi Cloud
+  // numbers versions itself and pages its API.
+  const page = cli.selfManaged ? ["--page-size", String(HISTORY_LIMIT)] : [];
+  const history = await cli.capture(["stack", "history", "--json", "--stack", stack, ...page], true);
   if (history.code !== 0) throw new RollbackError(`pulumi stack history failed for stack ${stack}`);
   const versions = parseHistory(history.stdout);
   if (to === undefined) {

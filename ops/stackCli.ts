@@ -16,6 +16,11 @@ export interface Captured {
 
 export interface StackCli {
   readonly stack: string;
+  /**
+   * The stack lives in a self-managed backend (file, S3, …: PULUMI_BACKEND_URL set and not an https
+   * Pulumi Cloud), which numbers no versions and answers history in full.
+   */
+  readonly selfManaged: boolean;
   /** Runs `pulumi` and keeps what it prints; stderr also goes through live when `echoErrors` is set. */
   capture(argv: readonly string[], echoErrors?: boolean): Promise<Captured>;
   /** Runs `pulumi` with its output streaming straight through; rejects naming the command on failure. */
@@ -29,8 +34,10 @@ export function stackCli(stack: string): StackCli {
   if (!STACK_NAME.test(stack)) throw new OpsError(`"${stack}" is not a stack name`);
   ensurePulumi();
   const env = stack === LOCAL_STACK ? localStackEnv() : process.env;
+  const backend = env.PULUMI_BACKEND_URL ?? "";
   return {
     stack,
+    selfManaged: backend !== "" && !backend.startsWith("https://"),
     capture: (argv, echoErrors = false) =>
       new Promise((resolve, reject) => {
         const child = spawn("pulumi", argv, { env, stdio: ["ignore", "pipe", "pipe"] });
