@@ -129,6 +129,10 @@ describeEngine("the local stack's day 2, as the README shows it", () => {
       ]).toEqual([true, false, false, false]);
     }
     expect(stateFiles).toBe("");
+    // The environment's own file holds the registry password (the pull token): its owner's only.
+    expect(
+      (await run("stat", ["-c", "%a", path.join(work, ".pulumi-local", "env.json")])).stdout.trim(),
+    ).toBe("600");
     outcome(
       "secrets scan (stack state, argv during local:up, its output)",
       "none of DATABASE_URL, the pull token, the deploy key found",

@@ -87,23 +87,24 @@ test("nothing the delivery, service, status or logs printed holds them", () => {
 });
 
 test("on the host, the secret is only in its 0600 env file and the container's own config", async () => {
-  const dataRoot = path.join(HARNESS_STATE_ROOT, "hosts", "ft-secret", "docker");
+  // The host's state outside its namespaces: Docker's data, dockerd's and sshd's logs, boot files.
+  const hostState = path.join(HARNESS_STATE_ROOT, "hosts", "ft-secret");
   const grep = `grep -rlsF -e ${JSON.stringify(SECRET)} -e ${JSON.stringify(KEY_LINE)}`;
   const inHost = (await runOnHost(host, `${grep} /etc /var/tmp /tmp /run /root || true`)).stdout;
-  const inData = (await run("grep", ["-rlsF", "-e", SECRET, "-e", KEY_LINE, dataRoot], { check: false }))
+  const inData = (await run("grep", ["-rlsF", "-e", SECRET, "-e", KEY_LINE, hostState], { check: false }))
     .stdout;
   const id = (await runOnHost(host, "docker inspect --format '{{.Id}}' web")).stdout.trim();
   const found = [
     ...inHost.split("\n"),
-    ...inData.split("\n").map((f) => f && `<data-root>/${path.relative(dataRoot, f)}`),
+    ...inData.split("\n").map((f) => f && `<host-state>/${path.relative(hostState, f)}`),
   ]
     .filter(Boolean)
     .sort();
   // The container's own config, as Docker, containerd and the runtime each keep it.
   const containerConfig = [
     `/run/docker/containerd/daemon/io.containerd.runtime.v2.task/moby/${id}/config.json`,
-    "<data-root>/containerd/daemon/io.containerd.metadata.v1.bolt/meta.db",
-    `<data-root>/containers/${id}/config.v2.json`,
+    "<host-state>/docker/containerd/daemon/io.containerd.metadata.v1.bolt/meta.db",
+    `<host-state>/docker/containers/${id}/config.v2.json`,
   ];
   expect(found).toEqual([
     expect.stringMatching(/^\/etc\/hcloud-deploy\/web\/[0-9a-f]{12}-[0-9a-f]{12}\.env$/),
