@@ -48,7 +48,7 @@ const apps = config.apps.map((app) => {
   const secretEnv = config.secrets.appSecrets.apply((all) =>
     Object.fromEntries(app.secretEnv.map((name) => [name, all[app.name][name]])),
   );
-  const services: Service[] = [];
+  const services: { hostName: string; delivery: Delivery; service: Service }[] = [];
   for (const [i, hostName] of app.hosts.entries()) {
     const name = `${app.name}-on-${hostName}`;
     const delivery = new Delivery(`${name}-delivery`, {
@@ -59,18 +59,26 @@ const apps = config.apps.map((app) => {
       registry: config.registry,
       pullToken: config.secrets.registryPullToken,
     });
-    const before = services[i - app.rollout.hostsAtOnce];
-    const settings = { ...app, domains: hostDomains(app), drainSeconds: app.rollout.drainSeconds };
-    services.push(
-      new Service(`${name}-service`, { delivery, settings, secretEnv }, before && { dependsOn: [before] }),
+    const before = services[i - app.rollout.hostsAtOnce]?.service;
+    const settings = {
+      ...app,
+      domains: hostDomains(app),
+      drainSeconds: app.rollout.drainSeconds,
+      keepImages: config.keepImages,
+    };
+    const service = new Service(
+      `${name}-service`,
+      { delivery, settings, secretEnv },
+      before && { dependsOn: [before] },
     );
+    services.push({ hostName, delivery, service });
   }
-  const endpoints = app.hosts.map((host, i) => ({
-    host,
-    url: services[i].url,
-    address: hosts.get(host)!.address,
+  const endpoints = services.map(({ hostName, service }) => ({
+    host: hostName,
+    url: service.url,
+    address: hosts.get(hostName)!.address,
   }));
-  return { name: app.name, image, urls: pulumi.all(services.map((s) => s.url)), endpoints };
+  return { app, image, services, urls: pulumi.all(services.map((s) => s.service.url)), endpoints };
 });
 
 // Load balancers (opt-in per app): one address for all of an app's hosts, reaching them over a private
@@ -111,15 +119,43 @@ if (config.ci.enabled && config.secrets.ci) {
 export const hostAddresses = Object.fromEntries([...hosts].map(([name, h]) => [name, h.address]));
 export const serverIds = Object.fromEntries([...hosts].map(([name, h]) => [name, h.serverId]));
 /** Per app: the digest-pinned image it runs (read by the rollback command) and where it answers. */
-export const appImages = Object.fromEntries(apps.map((a) => [a.name, a.image.ref]));
-export const appUrls = Object.fromEntries(apps.map((a) => [a.name, a.urls]));
+export const appImages = Object.fromEntries(apps.map((a) => [a.app.name, a.image.ref]));
+export const appUrls = Object.fromEntries(apps.map((a) => [a.app.name, a.urls]));
 /** Per load-balanced app: the load balancer's public addresses and where clients reach the app. */
 export const appLoadBalancers = Object.fromEntries(
   loadBalancers.map(({ app, lb }) => [app, { ipv4: lb.ipv4, ipv6: lb.ipv6, url: lb.url }]),
 );
 /** Per app and host: the URL and the host's address (an https URL is reached at that address). */
-export const appEndpoints = Object.fromEntries(apps.map((a) => [a.name, a.endpoints]));
+export const appEndpoints = Object.fromEntries(apps.map((a) => [a.app.name, a.endpoints]));
 /** Per host: the root certificate of its proxy's internal CA (tls.issuer internal), for clients to trust. */
 export const proxyCaCertificates = Object.fromEntries(
   [...hosts].map(([name, h]) => [name, h.proxyCaCertificate]),
+);
+/** The pinned SSH host key of every host, for the deployer's day-2 commands (status, logs). */
+export const hostKeys = Object.fromEntries([...hosts].map(([name, h]) => [name, h.hostKey]));
+/**
+ * Per host, per app: what the host should run (read by `npm run status`, which compares it with the
+ * host, and by `--repair`, which replaces the children of the URNs named here).
+ */
+export const hostApps = Object.fromEntries(
+  config.hosts.map((host) => [
+    host.name,
+    Object.fromEntries(
+      apps.flatMap(({ app, image, services }) =>
+        services
+          .filter((s) => s.hostName === host.name)
+          .map((s) => [
+            app.name,
+            {
+              image: image.ref,
+              hostPort: app.hostPort,
+              domains: hostDomains(app),
+              healthPath: app.health.path,
+              service: s.service.urn,
+              delivery: s.delivery.urn,
+            },
+          ]),
+      ),
+    ),
+  ]),
 );

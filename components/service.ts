@@ -26,6 +26,7 @@ export const SERVICE_DEFAULTS = {
   restart: "unless-stopped" as RestartPolicy,
   health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 } as HealthCheck,
   drainSeconds: 30,
+  keepImages: 3,
 };
 
 /** How one app runs on a host. */
@@ -51,6 +52,11 @@ export interface ServiceSettings {
    * drain ends as soon as none is left. Default: 30.
    */
   readonly drainSeconds?: number;
+  /**
+   * Releases of the app kept on the host after a successful rollout, besides any image a container uses
+   * and the one the stack pins; older ones are removed with their layers. Default: 3.
+   */
+  readonly keepImages?: number;
 }
 
 export interface ServiceArgs {
@@ -73,6 +79,9 @@ export class Service extends pulumi.ComponentResource {
   public readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    const keepImages = args.settings.keepImages ?? SERVICE_DEFAULTS.keepImages;
+    if (!Number.isInteger(keepImages) || keepImages < 1)
+      throw new Error(`Service ${name}: keepImages must be a whole number of at least 1, not ${keepImages}`);
     super("hcloud-deploy:service:Service", name, {}, opts);
     const { delivery, settings } = args;
     const { target } = delivery;
@@ -93,6 +102,7 @@ export class Service extends pulumi.ComponentResource {
       health: settings.health ?? SERVICE_DEFAULTS.health,
       drainSeconds: settings.drainSeconds ?? SERVICE_DEFAULTS.drainSeconds,
       env,
+      keepImages,
     }));
     // A replaced server starts empty: it needs the container again, so the server is a trigger too.
     const triggers = [delivery.imageRef, spec.apply(settingsHash), target.serverId];
@@ -104,7 +114,8 @@ export class Service extends pulumi.ComponentResource {
         subject: s.app,
         hostName: s.hostName,
         target: { address, port: 22, user: "root", hostKey },
-        create: rolloutScript(s),
+        create: rolloutScript(s, "create"),
+        update: rolloutScript(s, "update"),
         delete: rolloutRemoveScript(s),
       }),
     );
@@ -120,6 +131,10 @@ export class Service extends pulumi.ComponentResource {
       `${name}-rollout`,
       {
         create: scriptCommandLine("create"),
+        // New triggers still replace the resource (pulumi-command 1.2.1, checked on the local stack);
+        // other input changes (the script, the env file) run `update`, which converges without a new
+        // claim on the container (see rolloutScript).
+        update: scriptCommandLine("update"),
         delete: scriptCommandLine("delete"),
         interpreter: ["/bin/sh", "-c"],
         environment: { [SCRIPT_VARIABLE]: script },

@@ -87,6 +87,7 @@ export function parseConfig(
     ),
     rollout,
     tls: parseTls(raw),
+    keepImages: node(raw, "keepImages").integer(1, 100, DEFAULTS.keepImages),
   };
   checkSecrets(config, secrets);
   const ci = parseCiConfig(stack, raw.ci, { ...secrets.ci, registryPushToken: secrets.registryPushToken });
@@ -103,7 +104,12 @@ const OBJECT_KEYS: readonly ConfigKeyName[] = [
   "tls",
   "ci",
 ];
-const STRING_KEYS: readonly ConfigKeyName[] = ["sshPublicKey", "hostReplacement", "readinessTimeoutSeconds"];
+const STRING_KEYS: readonly ConfigKeyName[] = [
+  "sshPublicKey",
+  "hostReplacement",
+  "readinessTimeoutSeconds",
+  "keepImages",
+];
 
 function readObject(cfg: pulumi.Config, k: ConfigKeyName): unknown {
   try {

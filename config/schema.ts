@@ -19,6 +19,7 @@ export const CONFIG_KEYS = [
   "readinessTimeoutSeconds",
   "rollout",
   "tls",
+  "keepImages",
   "registryPushToken",
   "registryPullToken",
   "appSecrets",

@@ -29,6 +29,7 @@ export const DEFAULTS = {
   healthIntervalSeconds: SERVICE_DEFAULTS.health.intervalSeconds,
   hostReplacement: HOST_DEFAULTS.replacementPolicy,
   readinessTimeoutSeconds: HOST_DEFAULTS.readinessTimeoutSeconds,
+  keepImages: SERVICE_DEFAULTS.keepImages,
   registry: CONFIG_DEFAULTS.registry,
   loadBalancerType: LOAD_BALANCER_DEFAULTS.type,
   loadBalancerNetwork: LOAD_BALANCER_DEFAULTS.network,
@@ -110,6 +111,8 @@ export interface DeployConfig {
   readonly rollout: RolloutConfig;
   /** How host proxies get certificates for apps with domains. */
   readonly tls: ProxyTls;
+  /** Releases of each app every host keeps after a rollout, besides the images containers use. */
+  readonly keepImages: number;
   /** The opt-in GitHub setup; `{ enabled: false }` unless hcloud-deploy:ci turns it on. */
   readonly ci: CiConfig;
   readonly secrets: {

@@ -1,8 +1,10 @@
 /**
  * The main job on one machine, no cloud account needed:
  *   npm run local:up     start the local environment, build and pin the app images, `pulumi up` the
- *                        `local` stack, print where each app answers
+ *                        `local` stack, print where each app answers; apps a rollback pinned stay
+ *                        pinned unless `-- --roll-forward` is given
  *   npm run local:down   `pulumi destroy` the stack and stop the local environment
+ * The day-2 commands (rollback, status, logs) take the local stack's Pulumi environment from here.
  * Needs root (network namespaces, daemons). Uses the `pulumi` on PATH, or builds one with
  * scripts/pulumi-toolchain.sh.
  */
@@ -12,12 +14,25 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { delay } from "./exec";
 import { LocalEnvInfo } from "./environment";
-import { buildLocalImage, localApps, pinImages, pulumi, pulumiEnv, pulumiOutput } from "./stack";
+import {
+  buildLocalImage,
+  localApps,
+  pinImages,
+  planLocalPins,
+  pulumi,
+  pulumiEnv,
+  pulumiOutput,
+  stackPins,
+} from "./stack";
 
 const ROOT = path.resolve(__dirname, "..");
 const STATE_DIR = path.join(ROOT, ".pulumi-local");
 const ENV_FILE = path.join(STATE_DIR, "env.json");
-const STACK = "local";
+/** The digests `local:up` pinned last, to tell them from pins a rollback wrote since. */
+const BUILT_PINS_FILE = path.join(STATE_DIR, "built-pins.json");
+/** The stack `local:up` deploys; the day-2 commands recognise it by this name. */
+export const LOCAL_STACK = "local";
+const STACK = LOCAL_STACK;
 const ENV_START_TIMEOUT_MS = 180_000;
 
 export function say(line: string): void {
@@ -39,8 +54,17 @@ function runningEnv(): LocalEnvInfo | undefined {
   return alive(info.pid) ? info : undefined;
 }
 
+/**
+ * The environment `pulumi` needs for the local stack, as `local:up` uses it: file backend, passphrase
+ * and, while the local environment runs, the deployer's engine. What rollback, status and logs use, so
+ * they work as the README shows with nothing set by hand.
+ */
+export function localStackEnv(): NodeJS.ProcessEnv {
+  return pulumiEnv(ROOT, runningEnv());
+}
+
 /** Puts a pulumi on PATH: the one already there, or the project's toolchain build. */
-function ensurePulumi(): void {
+export function ensurePulumi(): void {
   if (spawnSync("pulumi", ["version"], { stdio: "ignore" }).status === 0) return;
   say("no pulumi on PATH; providing one with scripts/pulumi-toolchain.sh");
   const result = spawnSync("bash", [path.join(ROOT, "scripts/pulumi-toolchain.sh")], {
@@ -76,20 +100,46 @@ async function startEnv(): Promise<LocalEnvInfo> {
   throw new Error(`the local environment did not come up; see ${logFile}`);
 }
 
-/** `npm run local:up`: environment, images, pins, `pulumi up`, and where the apps answer. */
-export async function up(): Promise<void> {
+function lastBuiltPins(): Record<string, string> | undefined {
+  return existsSync(BUILT_PINS_FILE) ? JSON.parse(readFileSync(BUILT_PINS_FILE, "utf8")) : undefined;
+}
+
+/**
+ * `npm run local:up [-- --roll-forward]`: environment, images, pins, `pulumi up`, and where the apps
+ * answer. An app a rollback (or anything but local:up) pinned since the last run keeps its pin, and
+ * says so, unless rolling forward.
+ */
+export async function up(argv: readonly string[] = []): Promise<void> {
+  const unknown = argv.filter((a) => a !== "--roll-forward");
+  if (unknown.length > 0)
+    throw new Error(`unknown option ${unknown[0]} (usage: local:up [-- --roll-forward])`);
   ensurePulumi();
   const info = await startEnv();
   const opts = { cwd: ROOT, env: pulumiEnv(ROOT, info) };
   await mkdir(path.join(STATE_DIR, "state"), { recursive: true });
   await pulumi(["stack", "select", STACK, "--create", "--secrets-provider", "passphrase"], opts);
 
+  const stackFile = path.join(ROOT, `Pulumi.${STACK}.yaml`);
+  const apps = localApps(stackFile);
+  const built = lastBuiltPins();
+  const plan = planLocalPins(
+    apps.map((a) => a.name),
+    stackPins(stackFile),
+    built,
+    argv.includes("--roll-forward"),
+  );
+  for (const [app, ref] of plan.kept) {
+    say(
+      `${app} stays on ${ref}: a rollback pinned it (npm run local:up -- --roll-forward deploys the sources)`,
+    );
+  }
   const refs: Record<string, string> = {};
-  for (const app of localApps(path.join(ROOT, `Pulumi.${STACK}.yaml`))) {
+  for (const app of apps.filter((a) => plan.build.includes(a.name))) {
     say(`building ${app.name} from ${app.context}/www`);
     refs[app.name] = await buildLocalImage(ROOT, app, info);
   }
   await pinImages(STACK, refs, opts);
+  await writeFile(BUILT_PINS_FILE, `${JSON.stringify({ ...built, ...refs }, null, 2)}\n`);
   await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview"], opts);
 
   await printEndpoints(opts);

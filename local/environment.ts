@@ -107,7 +107,8 @@ export async function startLocalEnv(opts: LocalEnvOptions): Promise<LocalEnv> {
       dockerHost: engine.dockerHost,
       registry: { host: registry.host, ...opts.registryCredentials },
     };
-    await writeFile(path.join(opts.dir, "env.json"), JSON.stringify(info, null, 2));
+    // It holds the registry's password (the stack's pull token): readable by its owner only.
+    await writeFile(path.join(opts.dir, "env.json"), JSON.stringify(info, null, 2), { mode: 0o600 });
     return { info, engine, registry, stop };
   } catch (err) {
     await stop();
@@ -115,11 +116,16 @@ export async function startLocalEnv(opts: LocalEnvOptions): Promise<LocalEnv> {
   }
 }
 
+/** The environment for its log: everything but the registry's password. */
+export function describeEnv(info: LocalEnvInfo): string {
+  return JSON.stringify({ ...info, registry: { ...info.registry, password: "(in env.json)" } });
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { dir: { type: "string", default: ".pulumi-local" } } });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const env = await startLocalEnv({ ...LOCAL_DEFAULTS, dir: path.resolve(values.dir as string), log });
-  log(`local environment ready: ${JSON.stringify(env.info)}`);
+  log(`local environment ready: ${describeEnv(env.info)}`);
   let stopping = false;
   const shutdown = () => {
     if (stopping) return;

@@ -61,7 +61,8 @@ export async function buildHttpImage(engine: EngineAddress, opts: HttpImageOptio
       ].join("\n");
       await writeFile(path.join(context, "www", "cgi-bin", "slow"), cgi, { mode: 0o755 });
     }
-    const httpd = ["/bin/busybox", "httpd", "-f", "-p", String(port), "-h", "/www"];
+    // -v: one log line per request, so `npm run logs` has something to show.
+    const httpd = ["/bin/busybox", "httpd", "-f", "-v", "-p", String(port), "-h", "/www"];
     const entrypoint =
       (opts.startDelaySeconds ?? 0) > 0
         ? [

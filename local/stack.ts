@@ -20,15 +20,18 @@ export interface LocalApp {
   port: number;
 }
 
-/** Environment for pulumi against a local stack: file backend, no network lookups, the deployer engine. */
-export function pulumiEnv(projectDir: string, env: LocalEnvInfo): NodeJS.ProcessEnv {
+/**
+ * Environment for pulumi against a local stack: file backend, passphrase, no network lookups and, while
+ * the local environment runs, its deployer engine (without it, only commands that read state work).
+ */
+export function pulumiEnv(projectDir: string, env: LocalEnvInfo | undefined): NodeJS.ProcessEnv {
   return {
     ...process.env,
     PULUMI_BACKEND_URL: `file://${path.join(projectDir, ".pulumi-local", "state")}`,
     PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE,
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    DOCKER_HOST: env.dockerHost,
+    ...(env ? { DOCKER_HOST: env.dockerHost } : {}),
   };
 }
 
@@ -99,14 +102,46 @@ export async function pulumiOutput(
   return result.stdout;
 }
 
+/** The digests a stack file pins (`hcloud-deploy:imagePins`), by app. */
+export function stackPins(stackFile: string): Record<string, string> {
+  const file = parse(readFileSync(stackFile, "utf8"));
+  return (file.config?.["hcloud-deploy:imagePins"] ?? {}) as Record<string, string>;
+}
+
+export interface LocalPinPlan {
+  /** Apps `local:up` builds from source and pins. */
+  readonly build: readonly string[];
+  /** Apps whose pin someone else set (a rollback): left as they are. */
+  readonly kept: readonly (readonly [app: string, ref: string])[];
+}
+
+/**
+ * Which apps `local:up` builds and pins: every app whose pin is the one `local:up` wrote last time (or
+ * that has none); a pin set since by anything else, such as a rollback, stays unless rolling forward.
+ * Without a record of what `local:up` wrote (`lastBuilt` undefined: a checkout from before the record
+ * existed), every app is built, as `local:up` always did.
+ */
+export function planLocalPins(
+  apps: readonly string[],
+  current: Readonly<Record<string, string>>,
+  lastBuilt: Readonly<Record<string, string>> | undefined,
+  rollForward: boolean,
+): LocalPinPlan {
+  const heldElsewhere = (app: string) =>
+    !rollForward && lastBuilt !== undefined && current[app] !== undefined && current[app] !== lastBuilt[app];
+  return {
+    build: apps.filter((app) => !heldElsewhere(app)),
+    kept: apps.filter(heldElsewhere).map((app) => [app, current[app]] as const),
+  };
+}
+
 /** Pins every app to its digest in the stack config (only where it changed, so the file stays still). */
 export async function pinImages(
   stack: string,
   refs: Record<string, string>,
   opts: { cwd: string; env: NodeJS.ProcessEnv },
 ): Promise<void> {
-  const file = parse(readFileSync(path.join(opts.cwd, `Pulumi.${stack}.yaml`), "utf8"));
-  const current = (file.config?.[configKey("imagePins")] ?? {}) as Record<string, string>;
+  const current = stackPins(path.join(opts.cwd, `Pulumi.${stack}.yaml`));
   for (const [app, ref] of Object.entries(refs)) {
     if (current[app] === ref) continue;
     await pulumi(

@@ -11,8 +11,8 @@ import { deployerSsh, onHost, SshTarget } from "./ssh";
 /** The environment variable holding the deployer script. */
 export const SCRIPT_VARIABLE = "HCLOUD_DEPLOY_SCRIPT";
 
-/** What a local.Command runs for `mode` (`create` or `delete`): the script from its environment. */
-export function scriptCommandLine(mode: "create" | "delete"): string {
+/** What a local.Command runs for `mode`: the script from its environment. */
+export function scriptCommandLine(mode: "create" | "update" | "delete"): string {
   return `exec bash -c "$${SCRIPT_VARIABLE}" hcloud-deploy ${mode}`;
 }
 
@@ -21,8 +21,9 @@ export interface OverSshArgs {
   readonly subject: string;
   readonly hostName: string;
   readonly target: SshTarget;
-  /** The host script (sh) per mode; `delete` may be absent. */
+  /** The host script (sh) per mode; `update` defaults to `create`, `delete` may be absent. */
   readonly create: string;
+  readonly update?: string;
   readonly delete?: string;
 }
 
@@ -40,7 +41,7 @@ ${sayFunction(shQuote(args.subject), shQuote(args.hostName))}
 ${FAIL_FUNCTION}
 mode=\${1:-create}
 case $mode in
-  create | delete) ;;
+  create | update | delete) ;;
   *) fail "unknown mode $mode" ;;
 esac
 ${deployerSsh(args.target)}
@@ -49,6 +50,7 @@ check_host </dev/null
 status=0
 case $mode in
   create) remote ${onHost(args.create)} || status=$? ;;
+  update) remote ${onHost(args.update ?? args.create)} || status=$? ;;
   delete) ${onDelete} ;;
 esac
 if [ "$status" -eq 255 ]; then

@@ -37,6 +37,8 @@ export const PATHS = {
   appConfig: "/etc/hcloud-deploy",
   /** Host: throwaway Docker client configs for registry logins, on tmpfs. */
   pullConfig: "/run/hcloud-deploy-pull",
+  /** Host: lock between image loads/pulls (shared) and the dangling-image prune (exclusive), on tmpfs. */
+  imageLock: "/run/hcloud-deploy.images.lock",
   /** Deployer: the private working directory of a delivery, under $TMPDIR. */
   deployerWork: "hcloud-deploy",
   /** Host: held while a script picks a container address or changes the proxy's config. */
@@ -106,3 +108,11 @@ export function sayFunction(appWord: string, hostWord: string): string {
 
 /** Shell line defining `fail`: says its message on stderr and exits 1 (needs `say`). */
 export const FAIL_FUNCTION = `fail() { say "$*" >&2; exit 1; }`;
+
+/**
+ * Shell lines (sh) that take the shared side of the host's image lock: image loads and pulls hold it
+ * until the image carries its tag, so a concurrent dangling-image prune cannot take an image that is
+ * still untagged. Released when the script exits.
+ */
+export const SHARED_IMAGE_LOCK = `exec 9>${PATHS.imageLock}
+flock -s 9`;

@@ -1,4 +1,4 @@
-import { HostImage, PATHS, sayFunction, shQuote } from "./prelude";
+import { HostImage, PATHS, SHARED_IMAGE_LOCK, sayFunction, shQuote } from "./prelude";
 
 export interface RegistryPullArgs extends HostImage {
   /** Digest-pinned reference to pull. */
@@ -28,6 +28,7 @@ if ! login=$(docker --config "$cfg" login --username ${shQuote(username)} --pass
   say "login to ${server} failed (is the pull token valid and allowed read:packages?): $login" >&2
   exit 1
 fi
+${SHARED_IMAGE_LOCK}
 docker --config "$cfg" pull -q "$ref" >/dev/null
 docker tag "$ref" "$tag"
 say "pulled $ref in $(( $(date +%s) - start ))s"

@@ -10,15 +10,26 @@ import {
   sayFunction,
   shQuote,
 } from "./prelude";
+import { pruneScript } from "./prune";
 import { containerFunctions, ServiceSpec, settingsHash } from "./service";
 
 /**
  * A rollout that never drops a request: the new version starts next to the old one on the apps'
  * network, must pass its health check, then the proxy sends new requests to it in one admin call while
  * the old one finishes what it has (the drain), and only then does the old one stop. A version that fails
- * its check never receives traffic. The container that serves is always named after the app.
+ * its check never receives traffic. The container that serves is always named after the app. After a
+ * successful rollout the app's old images are pruned.
+ *
+ * `create` also claims the container for the resource that runs it (a count per instance on the host):
+ * a forced replacement (`pulumi up --replace`, how `status --repair` works) creates the same instance
+ * again before the old resource's delete runs, and that delete must leave the container to its
+ * successor. `update` (another input change of the same resource) converges without a new claim.
  */
-export function rolloutScript(spec: ServiceSpec): string {
+export function rolloutScript(spec: ServiceSpec, phase: "create" | "update" = "create"): string {
+  const claim =
+    phase === "create"
+      ? `echo $(( $(cat "$claims" 2>/dev/null || echo 0) + 1 )) > "$claims"`
+      : `[ -s "$claims" ] || echo 1 > "$claims"`;
   const check = `GET ${spec.health.path} on port ${spec.port}`;
   const [before, after] = appProxyTemplate(spec).split(UPSTREAMS);
   const where = spec.domains.length === 0 ? `port ${spec.hostPort}` : `https://${spec.domains[0]}/`;
@@ -71,14 +82,22 @@ err=$(cat 2>&1 >"$dir/env.new") || fail "cannot write the env file: $(explain "$
 revision=${settingsHash(spec)}-$(sha256sum <"$dir/env.new" | cut -c1-12)
 env_file=$dir/$revision.env
 mv "$dir/env.new" "$env_file"
+claims=$dir/claims.${spec.instance}
+# finish MESSAGE: the rollout stands; claim it, prune what is old, say so last.
+finish() {
+  find "$dir" -name 'claims.*' ! -name "claims.${spec.instance}" -delete
+  ${claim}
+  ${pruneScript({ app: spec.app, hostName: spec.hostName, keep: spec.keepImages, pinned: [spec.image] })}
+  say "$1"
+}
 
 current=$(docker inspect --format '{{index .Config.Labels "${LABELS.revision}"}}/{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
 if [ "$current" = "$revision/"${shQuote(spec.instance)} ] && running "$app" && [ -n "$(dial_of "$app")" ]; then
   if [ "$(current_config)" = "$(config_for "$(dial_of "$app")")" ]; then
-    say "revision $revision already running"
+    finish "revision $revision already running"
   else
     locked apply_config "$(dial_of "$app")" || fail "the proxy refused the route: $out"
-    say "revision $revision already running; its proxy route was updated"
+    finish "revision $revision already running; its proxy route was updated"
   fi
   exit 0
 fi
@@ -137,7 +156,7 @@ if docker inspect "$app" >/dev/null 2>&1; then
 fi
 docker rename "$app-next" "$app"
 find "$dir" -name '*.env' ! -name "$revision.env" -delete
-say "revision $revision serving on ${where} through the proxy"
+finish "revision $revision serving on ${where} through the proxy"
 `;
 }
 
@@ -221,8 +240,8 @@ drain() {
 
 /**
  * Takes the app off the host (its route, containers and env files), but only when this resource started
- * the running container: during a replacement the new resource's container already serves when the old
- * resource is deleted.
+ * the running container and no forced replacement of it claimed it since: during a replacement the new
+ * resource's container already serves when the old resource is deleted.
  */
 export function rolloutRemoveScript(spec: ServiceSpec): string {
   const [before, after] = appProxyTemplate(spec).split(UPSTREAMS);
@@ -233,14 +252,22 @@ ${FAIL_FUNCTION}
 ${ADMIN_FUNCTIONS}
 ${proxyFunctions(spec, before, after)}
 exec 8>${PATHS.hostLock}
+claims=${PATHS.appConfig}/$app/claims.${spec.instance}
 instance=$(docker inspect --format '{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
-if [ "$instance" = ${shQuote(spec.instance)} ]; then
-  locked remove_config
-  docker rm -f "$app" "$app-next" >/dev/null 2>&1 || true
-  rm -rf "${PATHS.appConfig}/$app"
-  say "removed, with its proxy route"
-else
+if [ "$instance" != ${shQuote(spec.instance)} ]; then
+  rm -f "$claims"
   say "the running container was started by another deployment; left in place"
+  exit 0
 fi
+left=$(( $(cat "$claims" 2>/dev/null || echo 1) - 1 ))
+if [ "$left" -gt 0 ]; then
+  echo "$left" > "$claims"
+  say "a replacement of this deployment took the container over; left in place"
+  exit 0
+fi
+locked remove_config
+docker rm -f "$app" "$app-next" >/dev/null 2>&1 || true
+rm -rf "${PATHS.appConfig}/$app"
+say "removed, with its proxy route"
 `;
 }

@@ -30,6 +30,8 @@ export interface ServiceSpec {
    * even when both have the same settings (a replaced server, say).
    */
   readonly instance: string;
+  /** Releases of the app kept on the host after a rollout (see pruneScript); not part of the settings. */
+  readonly keepImages: number;
 }
 
 /**

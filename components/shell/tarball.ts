@@ -1,4 +1,12 @@
-import { FAIL_FUNCTION, HostImage, messagePrefix, PATHS, sayFunction, shQuote } from "./prelude";
+import {
+  FAIL_FUNCTION,
+  HostImage,
+  messagePrefix,
+  PATHS,
+  SHARED_IMAGE_LOCK,
+  sayFunction,
+  shQuote,
+} from "./prelude";
 import { deployerSsh, onHost, SshTarget } from "./ssh";
 
 /**
@@ -42,6 +50,7 @@ if [ "$actual_sum" != "$expected_sum" ]; then
   say "checksum mismatch (expected $expected_sum, got $actual_sum): the transfer was cut off or corrupted; nothing was loaded" >&2
   exit 1
 fi
+${SHARED_IMAGE_LOCK}
 if ! loaded=$(zstd -dcq "$file" | docker load 2>&1); then
   say "docker load failed: $loaded" >&2
   exit 1

@@ -50,6 +50,7 @@ function service(ref: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec
     env: { GREETING: "hello" },
     // One deployment per image, as the triggers (digest, settings, server) make it in a stack.
     instance: ref.slice(-12),
+    keepImages: 3,
     ...overrides,
   };
 }

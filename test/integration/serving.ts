@@ -14,7 +14,11 @@ import { LocalRegistry } from "../../local/registry";
 import { deployerKey, repoDigestOf, runOnDeployer, TestHost } from "./support";
 
 /** Runs a deployer script the way the command provider runs a local.Command with it in its environment. */
-export function runCommand(script: string, mode: "create" | "delete", stdin: string): Promise<RunResult> {
+export function runCommand(
+  script: string,
+  mode: "create" | "update" | "delete",
+  stdin: string,
+): Promise<RunResult> {
   return run("/bin/sh", ["-c", scriptCommandLine(mode)], {
     input: stdin,
     check: false,
@@ -33,18 +37,19 @@ export function setUpProxy(host: TestHost, tls: ProxyTls = { issuer: "internal" 
   return runCommand(script, "create", `${deployerKey.privateKey}\n`);
 }
 
-/** Service's `<name>-rollout` command, creating (a rollout) or deleting. */
+/** Service's `<name>-rollout` command: creating (a rollout), updating (the same, no new claim) or deleting. */
 export function rollout(
   host: TestHost,
   spec: ServiceSpec,
   envFile = "",
-  mode: "create" | "delete" = "create",
+  mode: "create" | "update" | "delete" = "create",
 ): Promise<RunResult> {
   const script = overSshScript({
     subject: spec.app,
     hostName: host.sim.name,
     target: host.target,
-    create: rolloutScript(spec),
+    create: rolloutScript(spec, "create"),
+    update: rolloutScript(spec, "update"),
     delete: rolloutRemoveScript(spec),
   });
   return runCommand(script, mode, `${deployerKey.privateKey.trimEnd()}\n${envFile}`);
@@ -66,6 +71,7 @@ export function serviceSpec(host: TestHost, app: string, ref: string, overrides:
     drainSeconds: 30,
     env: {},
     instance: ref.slice(-12),
+    keepImages: 3,
     ...overrides,
   };
   return spec;

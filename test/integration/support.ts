@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { knownHostsLine } from "../../components/shell/ssh";
 import { generateEd25519KeyPair } from "../../components/sshKeys";
-import { DockerEngine } from "../../local/dockerd";
+import { DockerEngine, HARNESS_STATE_ROOT } from "../../local/dockerd";
 import { run, RunResult } from "../../local/exec";
+import { buildHttpImage } from "../../local/images";
 import { SimHost, SimHostSpec, startSimHost } from "../../local/simhost";
 
 /** The deployer's key pair, generated the way the program generates host keys. */
@@ -107,4 +108,26 @@ export async function repoDigestOf(engine: DockerEngine, reference: string): Pro
     },
   );
   return result.stdout.trim();
+}
+
+/** The host's own Docker engine, reached from the deployer's namespace (to put test images there). */
+export function hostEngine(host: TestHost): { dockerHost: string } {
+  return { dockerHost: `unix://${path.join(HARNESS_STATE_ROOT, "hosts", host.sim.name, "docker.sock")}` };
+}
+
+/** Builds an HTTP test image on the host's engine and tags it as a delivery would; returns the tag. */
+export async function releaseOnHost(
+  host: TestHost,
+  app: string,
+  version: string,
+  paddingMiB = 0,
+): Promise<string> {
+  const engine = hostEngine(host);
+  const image = await buildHttpImage(engine, { tag: `build/${app}:latest`, version, paddingMiB });
+  const tag = `hcloud-deploy/${app}:${image.id.replace(/^sha256:/, "")}`;
+  await run("docker", ["tag", image.id, tag], { env: { ...process.env, DOCKER_HOST: engine.dockerHost } });
+  await run("docker", ["rmi", `build/${app}:latest`], {
+    env: { ...process.env, DOCKER_HOST: engine.dockerHost },
+  });
+  return tag;
 }

@@ -20,6 +20,7 @@ const spec: ServiceSpec = {
   drainSeconds: 30,
   env: {},
   instance: "instance-a",
+  keepImages: 3,
 };
 
 describe("the proxy's config", () => {
@@ -129,7 +130,7 @@ describe("the rollout", () => {
       'locked apply_config "$new" ||',
       'docker stop --time 10 "$app"',
       'docker rename "$app-next" "$app"',
-      'say "revision $revision serving on port 80 through the proxy"',
+      'finish "revision $revision serving on port 80 through the proxy"',
     ];
     let from = 0;
     for (const step of steps) {

@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import type { ServiceSettings } from "../../../components/service";
-import { MockedRun, outputValue, runUnderMocks } from "../support/program";
+import { freshRuntime, MockedRun, noResources, outputValue, runUnderMocks } from "../support/program";
 import { hostScriptOf } from "../support/scripts";
 import { fakeTarget, TARGET } from "../support/target";
 
@@ -68,6 +68,7 @@ describe("Service with only a port", () => {
       triggers: undefined,
     }).toEqual({
       create: 'exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy create',
+      update: 'exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy update',
       delete: 'exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy delete',
       interpreter: ["/bin/sh", "-c"],
       environment: ["HCLOUD_DEPLOY_SCRIPT"],
@@ -85,7 +86,7 @@ describe("Service with only a port", () => {
     expect(text).toContain("health check GET / on port 3000 did not pass within 60s");
     expect(text).toContain('drain "$old" 30');
     expect(text).toContain("serving on port 3000 through the proxy");
-    expect(hostScriptOf(script(run), "delete")).toContain('if [ "$instance" = \'');
+    expect(hostScriptOf(script(run), "delete")).toContain('if [ "$instance" != \'');
     expect(run.url).toBe(`http://[${TARGET.address}]:3000/`);
   });
 
@@ -138,6 +139,54 @@ describe("Service with every setting and secret env", () => {
   test("key, then plain and secret env in one sorted env file, on stdin", () => {
     expect(run.named(ROLLOUT).inputs.stdin).toBe(
       `${TARGET.privateKey}A=1\nDATABASE_URL=postgres://secret-value\nMODE=prod\n`,
+    );
+  });
+});
+
+describe("Service pruning and claims", () => {
+  let run: ServiceRun;
+  beforeAll(async () => {
+    run = await runService({ port: 3000, keepImages: 5 });
+  });
+
+  test("create prunes the app's old images after the rollout, keeping keepImages and its own", () => {
+    const create = rollout(run);
+    expect(create).toContain("keep=5\n");
+    expect(create).toContain(`pinned=' hcloud-deploy/api:${HEX} '`);
+    expect(create.indexOf("finish() {")).toBeLessThan(create.indexOf("docker image prune -f"));
+  });
+
+  test("create claims the container; update converges without a claim; delete gives the claim back", () => {
+    const inputs = run.named(ROLLOUT).inputs;
+    const update = hostScriptOf(script(run), "update");
+    expect(rollout(run)).toContain('echo $(( $(cat "$claims" 2>/dev/null || echo 0) + 1 )) > "$claims"');
+    expect(update).toContain('[ -s "$claims" ] || echo 1 > "$claims"');
+    expect(update).not.toContain("+ 1 )) >");
+    expect(hostScriptOf(script(run), "delete")).toContain(
+      'left=$(( $(cat "$claims" 2>/dev/null || echo 1) - 1 ))',
+    );
+    expect([inputs.create, inputs.update, inputs.delete]).toEqual([
+      'exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy create',
+      'exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy update',
+      'exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy delete',
+    ]);
+    expect(inputs.addPreviousOutputInEnv).toBe(false);
+  });
+
+  test("keepImages is not a setting of the container: it leaves the triggers alone", async () => {
+    const other = await runService({ port: 3000, keepImages: 1 });
+    expect(other.named(ROLLOUT).inputs.triggers).toEqual(run.named(ROLLOUT).inputs.triggers);
+  });
+
+  test.each([0, 2.5])("keepImages %p is refused before anything is registered", async (keepImages) => {
+    // The mocks refuse every resource, so the constructor must throw before registering one.
+    await freshRuntime({}, "dev", noResources);
+    const { Service } = await import("../../../components/service");
+    const delivery = {} as import("../../../components/delivery").Delivery;
+    expect(
+      () => new Service("api-on-box-service", { delivery, settings: { port: 3000, keepImages } }),
+    ).toThrow(
+      `Service api-on-box-service: keepImages must be a whole number of at least 1, not ${keepImages}`,
     );
   });
 });

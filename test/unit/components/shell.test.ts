@@ -35,6 +35,7 @@ const spec: ServiceSpec = {
   health: { path: "/healthz", timeoutSeconds: 60, intervalSeconds: 2 },
   env: { MODE: "dev" },
   instance: "instance-a",
+  keepImages: 3,
 };
 
 function syntaxError(shell: "sh" | "bash", script: string): string {
@@ -69,6 +70,7 @@ describe("every builder produces a script its shell parses", () => {
     ],
     ["rollout", "sh", rolloutScript(spec)],
     ["rollout with domains", "sh", rolloutScript({ ...spec, domains: ["shop.example.com"] })],
+    ["rollout update", "sh", rolloutScript(spec, "update")],
     ["rollout removal", "sh", rolloutRemoveScript(spec)],
     ["host setup (acme)", "sh", hostSetupScript("web-1", { issuer: "acme", email: "ops@example.com" })],
     ["host setup (internal CA)", "sh", hostSetupScript("web-1", { issuer: "internal" })],

@@ -93,6 +93,7 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
     expect(config.readinessTimeoutSeconds).toBe(600);
     expect(config.rollout).toEqual({ hostsAtOnce: 1, drainSeconds: 30 });
     expect(config.tls).toEqual({ issuer: "acme" });
+    expect(config.keepImages).toBe(3);
   });
 
   test("rollout: the stack's settings are every app's defaults; an app may override each", () => {
@@ -129,9 +130,11 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
     const raw = validRaw();
     raw.apps[0].port = "8080";
     raw.hosts[0].generation = "3";
+    raw.keepImages = "5";
     const config = parseConfig("dev", raw, validSecrets);
     expect(config.apps[0].port).toBe(8080);
     expect(config.hosts[0].generation).toBe(3);
+    expect(config.keepImages).toBe(5);
   });
 });
 
@@ -309,6 +312,12 @@ const invalid: [string, Mutation, string][] = [
     (r) => delete r.registry.namespace,
     "hcloud-deploy:registry.namespace: is required",
   ],
+  ["keep no image at all", (r) => (r.keepImages = 0), "hcloud-deploy:keepImages: 0 is out of range (1-100)"],
+  [
+    "keepImages that is not a number",
+    (r) => (r.keepImages = "many"),
+    'hcloud-deploy:keepImages: must be an integer, got string "many"',
+  ],
   [
     "rollout of zero hosts at once",
     (r) => (r.rollout = { hostsAtOnce: 0 }),
@@ -437,6 +446,7 @@ describe("Pulumi.yaml declares the config the loader reads", () => {
     expect(declared.tls.description).toContain(`issuer (default ${DEFAULTS.tls.issuer}:`);
     expect(declared.hostReplacement.default).toBe(DEFAULTS.hostReplacement);
     expect(declared.readinessTimeoutSeconds.default).toBe(DEFAULTS.readinessTimeoutSeconds);
+    expect(declared.keepImages.default).toBe(DEFAULTS.keepImages);
     expect(declared.apps.default).toEqual([]);
     expect(declared.imagePins.default).toEqual({});
   });

@@ -102,9 +102,7 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
     expect(await pulumi.isSecret(api.props.stdin)).toBe(true);
     const script = api.inputs.environment.HCLOUD_DEPLOY_SCRIPT as string;
     expect(script).not.toContain("db-secret-value");
-    expect(hostScriptOf(script, "delete")).toContain(
-      'locked remove_config\n  docker rm -f "$app" "$app-next"',
-    );
+    expect(hostScriptOf(script, "delete")).toContain('locked remove_config\ndocker rm -f "$app" "$app-next"');
     // The settings hash covers what the container runs with, in this order (spelled out, not recomputed).
     const settings =
       `{"app":"api","image":"hcloud-deploy/api:${images.api.split("@sha256:")[1]}","port":8080,` +

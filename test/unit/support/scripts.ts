@@ -11,7 +11,7 @@ const QUOTED = "'(?:[^']|'\\\\'')*'";
  * The host script a deployer script runs for `mode` (see overSshScript): the line
  * `<mode>) remote '<sh -c '<script>' hcloud-deploy>' …`, unquoted twice, as the remote shell would.
  */
-export function hostScriptOf(deployerScript: string, mode: "create" | "delete"): string {
+export function hostScriptOf(deployerScript: string, mode: "create" | "update" | "delete"): string {
   const line = new RegExp(`^  ${mode}\\) remote (${QUOTED})`, "m").exec(deployerScript);
   if (!line) throw new Error(`no "${mode}) remote …" line in the deployer script`);
   const command = unquote(line[1]);
