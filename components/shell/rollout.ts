@@ -113,6 +113,9 @@ if [ -n "$servers" ]; then
   dns_mount="--mount type=bind,source=${PATHS.appConfig}/resolv.conf,target=/etc/resolv.conf,readonly"
 fi
 
+# The delivery put it here; a hand or a prune may have taken it since.
+docker image inspect "$image" >/dev/null 2>&1 ||
+  fail "image $image is not on the host (removed since its delivery? deploy again to deliver it); the previous version keeps serving"
 say "starting $revision from $image"
 flock 8
 ip=$(free_address)

@@ -97,7 +97,8 @@ free_address() {
 }
 
 explain() {
-  explained=$(printf '%s\\n' "$1" | tr -d '\\r' | grep -v '^ *$' | tail -n 1)
+  # Docker's own reason, where it gave one; its usage hints ("See 'docker run --help'") say nothing.
+  explained=$(printf '%s\\n' "$1" | tr -d '\\r' | grep -v -e '^ *$' -e "docker run --help" | tail -n 1)
   case $1 in
     *"no space left on device"* | *"No space left on device"*) printf 'disk full (%s)' "$explained" ;;
     *) printf '%s' "$explained" ;;

@@ -45,7 +45,7 @@ async function tags(app: string): Promise<string[]> {
 
 /** Bytes under the host's Docker data root (images, layers, containers). */
 async function dataRootBytes(): Promise<number> {
-  const root = path.join(HARNESS_STATE_ROOT, "hosts", host.sim.name, "docker");
+  const root = path.join(HARNESS_STATE_ROOT, "hosts", host.sim.name, "disk", "var", "lib", "docker");
   return Number((await run("du", ["-sb", root])).stdout.split("\t")[0]);
 }
 

@@ -71,7 +71,8 @@ export function serviceSpec(host: TestHost, app: string, ref: string, overrides:
     drainSeconds: 30,
     env: {},
     instance: ref.slice(-12),
-    keepImages: 3,
+    // These tests roll many versions back and forth without delivering again; pruning has its own test.
+    keepImages: 20,
     ...overrides,
   };
   return spec;
