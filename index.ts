@@ -1,7 +1,16 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { AppImage, CiSetup, Delivery, DeliveryFanOut, HetznerHost, Service } from "./components";
+import {
+  AppImage,
+  CiSetup,
+  Delivery,
+  DeliveryFanOut,
+  HetznerHost,
+  LoadBalancer,
+  Service,
+} from "./components";
 import { loadConfig } from "./config/loader";
+import { hostDomains, publicPorts } from "./config/serving";
 
 const config = loadConfig();
 const labels = { project: config.project, stack: config.stack };
@@ -13,8 +22,9 @@ const sshKey = new hcloud.SshKey("deployer", {
   labels,
 });
 
-// Hosts: one IPv6-only server each, ready for containers once its readiness gate passes. Each lets the
-// others reach its SSH (the relays of a delivery): their networks are known once all primary IPs exist.
+// Hosts: one IPv6-only server each, ready for containers once its readiness gate passes and its proxy runs.
+// Each lets the others reach its SSH (the relays of a delivery): their networks are known once all primary
+// IPs exist.
 const [hostNetworks, resolveHostNetworks] = pulumi.deferredOutput<Record<string, string>>();
 const hosts = new Map(
   config.hosts.map(({ name, ...host }) => [
@@ -30,7 +40,10 @@ const hosts = new Map(
           .filter(([other]) => other !== name)
           .map(([, network]) => network),
       ),
-      openPorts: config.apps.filter((a) => a.hosts.includes(name)).map((a) => a.hostPort),
+      openPorts: [
+        ...new Set(config.apps.filter((a) => a.hosts.includes(name)).flatMap((a) => publicPorts(a))),
+      ],
+      tls: config.tls,
       replacementPolicy: config.hostReplacement,
       readinessTimeoutSeconds: config.readinessTimeoutSeconds,
       labels,
@@ -43,6 +56,8 @@ resolveHostNetworks(pulumi.all(Object.fromEntries([...hosts].map(([name, h]) => 
 // Apps: one image each, then per host a delivery (tarball or registry pull) and a health-gated service.
 // A tarball app on several hosts first goes to all of them at once (each new byte over the deployer's
 // uplink once); each host's own delivery then finds its image there, or sends directly what is missing.
+// Services roll across the app's hosts, hostsAtOnce at a time, in host order: each waits for the one
+// hostsAtOnce places before it, so a failure leaves the later hosts untouched.
 const apps = config.apps.map((app) => {
   const image = new AppImage(app.name, {
     app: app.name,
@@ -66,7 +81,8 @@ const apps = config.apps.map((app) => {
           dependsOn: appHosts.map((h) => h.firewall),
         })
       : undefined;
-  const services = app.hosts.map((hostName) => {
+  const services: { hostName: string; delivery: Delivery; service: Service }[] = [];
+  for (const [i, hostName] of app.hosts.entries()) {
     const name = `${app.name}-on-${hostName}`;
     const delivery = new Delivery(`${name}-delivery`, {
       app: app.name,
@@ -77,10 +93,49 @@ const apps = config.apps.map((app) => {
       pullToken: config.secrets.registryPullToken,
       after: fanOut,
     });
-    return new Service(`${name}-service`, { delivery, settings: app, secretEnv });
-  });
-  return { name: app.name, image, urls: pulumi.all(services.map((s) => s.url)) };
+    const before = services[i - app.rollout.hostsAtOnce]?.service;
+    const settings = {
+      ...app,
+      domains: hostDomains(app),
+      drainSeconds: app.rollout.drainSeconds,
+      keepImages: config.keepImages,
+    };
+    const service = new Service(
+      `${name}-service`,
+      { delivery, settings, secretEnv },
+      before && { dependsOn: [before] },
+    );
+    services.push({ hostName, delivery, service });
+  }
+  const endpoints = services.map(({ hostName, service }) => ({
+    host: hostName,
+    url: service.url,
+    address: hosts.get(hostName)!.address,
+  }));
+  return { app, image, services, urls: pulumi.all(services.map((s) => s.service.url)), endpoints };
 });
+
+// Load balancers (opt-in per app): one address for all of an app's hosts, reaching them over a private
+// network, because Hetzner load balancers cannot reach IPv6-only targets.
+const loadBalancers = config.apps.flatMap((app) =>
+  app.loadBalancer
+    ? [
+        {
+          app: app.name,
+          lb: new LoadBalancer(`${app.name}-lb`, {
+            location: app.loadBalancer.location,
+            type: app.loadBalancer.type,
+            targets: app.hosts.map((h) => hosts.get(h) as HetznerHost),
+            targetPort: app.hostPort,
+            health: { path: app.health.path },
+            domains: app.domains,
+            network: app.loadBalancer.network,
+            labels,
+          }),
+        },
+      ]
+    : [],
+);
 
 // CI (opt-in, in one stack only): Actions secrets and variables, the production environment with its
 // reviewers, and branch protection on main requiring the checks of .github/workflows/pull-request.yml.
@@ -98,5 +153,43 @@ if (config.ci.enabled && config.secrets.ci) {
 export const hostAddresses = Object.fromEntries([...hosts].map(([name, h]) => [name, h.address]));
 export const serverIds = Object.fromEntries([...hosts].map(([name, h]) => [name, h.serverId]));
 /** Per app: the digest-pinned image it runs (read by the rollback command) and where it answers. */
-export const appImages = Object.fromEntries(apps.map((a) => [a.name, a.image.ref]));
-export const appUrls = Object.fromEntries(apps.map((a) => [a.name, a.urls]));
+export const appImages = Object.fromEntries(apps.map((a) => [a.app.name, a.image.ref]));
+export const appUrls = Object.fromEntries(apps.map((a) => [a.app.name, a.urls]));
+/** Per load-balanced app: the load balancer's public addresses and where clients reach the app. */
+export const appLoadBalancers = Object.fromEntries(
+  loadBalancers.map(({ app, lb }) => [app, { ipv4: lb.ipv4, ipv6: lb.ipv6, url: lb.url }]),
+);
+/** Per app and host: the URL and the host's address (an https URL is reached at that address). */
+export const appEndpoints = Object.fromEntries(apps.map((a) => [a.app.name, a.endpoints]));
+/** Per host: the root certificate of its proxy's internal CA (tls.issuer internal), for clients to trust. */
+export const proxyCaCertificates = Object.fromEntries(
+  [...hosts].map(([name, h]) => [name, h.proxyCaCertificate]),
+);
+/** The pinned SSH host key of every host, for the deployer's day-2 commands (status, logs). */
+export const hostKeys = Object.fromEntries([...hosts].map(([name, h]) => [name, h.hostKey]));
+/**
+ * Per host, per app: what the host should run (read by `npm run status`, which compares it with the
+ * host, and by `--repair`, which replaces the children of the URNs named here).
+ */
+export const hostApps = Object.fromEntries(
+  config.hosts.map((host) => [
+    host.name,
+    Object.fromEntries(
+      apps.flatMap(({ app, image, services }) =>
+        services
+          .filter((s) => s.hostName === host.name)
+          .map((s) => [
+            app.name,
+            {
+              image: image.ref,
+              hostPort: app.hostPort,
+              domains: hostDomains(app),
+              healthPath: app.health.path,
+              service: s.service.urn,
+              delivery: s.delivery.urn,
+            },
+          ]),
+      ),
+    ),
+  ]),
+);

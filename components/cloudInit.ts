@@ -1,4 +1,6 @@
 import { stringify } from "yaml";
+import type { ProxyTls } from "./shell/caddy";
+import { hostFiles } from "./shell/proxy";
 
 export interface CloudInitArgs {
   /** Pinned sshd host key: the deployer verifies every connection against its public half. */
@@ -7,10 +9,12 @@ export interface CloudInitArgs {
   readonly generation: number;
   /** DNS64 resolvers; empty leaves the image's resolver configuration alone. */
   readonly dns64Servers: readonly string[];
+  /** How the host proxy gets certificates (its base config is written before caddy is installed). */
+  readonly tls: ProxyTls;
 }
 
 /** Packages from the distribution's own mirrors, which Hetzner serves over IPv6. */
-export const HOST_PACKAGES = ["docker.io", "unattended-upgrades", "curl", "zstd", "ca-certificates"];
+export const HOST_PACKAGES = ["docker.io", "caddy", "unattended-upgrades", "curl", "zstd", "ca-certificates"];
 
 const SSHD_HARDENING = [
   "PasswordAuthentication no",
@@ -25,12 +29,6 @@ const AUTO_UPGRADES = [
   "",
 ].join("\n");
 
-// Rotated logs keep a chatty container from filling the disk of a small VM.
-const DOCKER_DAEMON = JSON.stringify({
-  "log-driver": "json-file",
-  "log-opts": { "max-size": "10m", "max-file": "3" },
-});
-
 /**
  * Renders the cloud-config user data of a host. Pure: the same inputs give the same document byte for
  * byte, because Hetzner replaces a server whenever its user data changes.
@@ -39,7 +37,8 @@ export function renderCloudInit(args: CloudInitArgs): string {
   const writeFiles = [
     { path: "/etc/ssh/sshd_config.d/50-hcloud-deploy.conf", permissions: "0644", content: SSHD_HARDENING },
     { path: "/etc/apt/apt.conf.d/20auto-upgrades", permissions: "0644", content: AUTO_UPGRADES },
-    { path: "/etc/docker/daemon.json", permissions: "0644", content: DOCKER_DAEMON + "\n" },
+    // Docker's settings, and caddy's unit drop-in and base config, in place before the packages start them.
+    ...hostFiles(args.tls),
   ];
   if (args.dns64Servers.length > 0) {
     writeFiles.push({

@@ -1,8 +1,12 @@
+import * as crypto from "crypto";
 import * as command from "@pulumi/command";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { renderCloudInit } from "./cloudInit";
 import { HostConnection, HostTarget } from "./hostTarget";
+import type { ProxyTls } from "./shell/caddy";
+import { overSshScript, SCRIPT_VARIABLE, scriptCommandLine } from "./shell/deployerCommand";
+import { caCertificateOf, hostSetupScript } from "./shell/proxy";
 import { readinessScript } from "./shell/readiness";
 import { SshHostKey } from "./sshHostKey";
 
@@ -17,11 +21,13 @@ export const HOST_DEFAULTS = {
   generation: 1,
   replacementPolicy: "on-generation" as HostReplacementPolicy,
   readinessTimeoutSeconds: 600,
+  tls: { issuer: "acme" } as ProxyTls,
 };
 
 /**
  * Firewall rules: SSH from the allowed CIDRs and from the stack's other hosts (the relays of a
- * delivery), the app ports from anywhere, ICMPv6, nothing else.
+ * delivery), the ports the proxy serves apps on (80 and 443 for apps with domains) from anywhere, ICMPv6,
+ * nothing else. The proxy's admin API is a unix socket, never a port.
  */
 export function firewallRules(
   sshAllowedCidrs: readonly string[],
@@ -80,8 +86,10 @@ export interface HetznerHostArgs {
    * to each other, each with a key made for that delivery and a forced receive command. Default: none.
    */
   readonly peerSshSources?: pulumi.Input<string[]>;
-  /** TCP ports the apps on this host publish. Default: none. */
+  /** TCP ports the host proxy serves apps on (80 and 443 for apps with domains). Default: none. */
   readonly openPorts?: readonly number[];
+  /** How the host proxy gets certificates for apps with domains. Default: `acme` (Let's Encrypt). */
+  readonly tls?: ProxyTls;
   /** What may replace the server. Default: `on-generation`. */
   readonly replacementPolicy?: HostReplacementPolicy;
   /** Upper bound for cloud-init and Docker to come up, in seconds. Default: 600. */
@@ -92,8 +100,10 @@ export interface HetznerHostArgs {
 
 /**
  * An IPv6-only Hetzner server that is ready to run containers: primary IPv6 that survives replacement,
- * firewall attached at creation, cloud-init with a pinned host key, and a readiness gate. The component's
- * name is the host's name in labels and messages.
+ * firewall attached at creation, cloud-init with a pinned host key, a readiness gate, and the host proxy
+ * (Caddy, the Docker settings and the apps' network), converged by `<name>-proxy` whenever its content
+ * changes, on new and existing servers alike. The component's name is the host's name in labels and
+ * messages.
  */
 export class HetznerHost extends pulumi.ComponentResource implements HostTarget {
   public readonly hostName: string;
@@ -108,12 +118,15 @@ export class HetznerHost extends pulumi.ComponentResource implements HostTarget 
   public readonly ipv6Network: pulumi.Output<string>;
   /** The firewall, for whatever needs its rules in place first. */
   public readonly firewall: hcloud.Firewall;
+  /** Root certificate of the proxy's internal CA (PEM) with the `internal` issuer; "" otherwise. */
+  public readonly proxyCaCertificate: pulumi.Output<string>;
 
   constructor(name: string, args: HetznerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hcloud-deploy:host:HetznerHost", name, {}, opts);
     this.hostName = name;
     const labels = { ...args.labels, host: name };
     const generation = args.generation ?? HOST_DEFAULTS.generation;
+    const tls = args.tls ?? HOST_DEFAULTS.tls;
 
     const hostKey = new SshHostKey(`${name}-host-key`, { comment: args.serverName }, { parent: this });
 
@@ -134,6 +147,7 @@ export class HetznerHost extends pulumi.ComponentResource implements HostTarget 
         hostKey: { publicKey, privateKey },
         generation,
         dns64Servers: args.dns64Servers ?? [],
+        tls,
       }),
     );
 
@@ -182,21 +196,50 @@ export class HetznerHost extends pulumi.ComponentResource implements HostTarget 
       },
       { parent: this },
     );
-    // Whatever is built from these waits for the gate: data flow carries the dependency.
     const afterReady = <T>(value: pulumi.Output<T>) =>
       pulumi.all([value, readiness.stdout]).apply(([v]) => v);
 
-    this.address = afterReady(server.ipv6Address);
-    this.connection = afterReady(connection);
+    // Existing hosts get what cloud-init gives new ones: prod never replaces a host for a user-data change.
+    const setup = hostSetupScript(name, tls);
+    const proxy = new command.local.Command(
+      `${name}-proxy`,
+      {
+        create: scriptCommandLine("create"),
+        interpreter: ["/bin/sh", "-c"],
+        environment: {
+          [SCRIPT_VARIABLE]: pulumi
+            .all([afterReady(server.ipv6Address), hostKey.publicKey])
+            .apply(([address, publicKey]) =>
+              overSshScript({
+                subject: "proxy",
+                hostName: name,
+                target: { address, port: 22, user: "root", hostKey: publicKey },
+                create: setup,
+              }),
+            ),
+        },
+        addPreviousOutputInEnv: false,
+        stdin: pulumi.secret(pulumi.output(args.sshPrivateKey).apply((key) => `${key.trimEnd()}\n`)),
+        triggers: [crypto.createHash("sha256").update(setup).digest("hex"), server.id],
+      },
+      { parent: this },
+    );
+    // Whatever is built from these waits for the gate and the proxy: data flow carries the dependency.
+    const afterProxy = <T>(value: pulumi.Output<T>) => pulumi.all([value, proxy.stdout]).apply(([v]) => v);
+
+    this.address = afterProxy(afterReady(server.ipv6Address));
+    this.connection = afterProxy(afterReady(connection));
     this.hostKey = hostKey.publicKey;
     this.serverId = server.id;
     this.ipv6Network = primaryIp.ipNetwork;
     this.firewall = firewall;
+    this.proxyCaCertificate = proxy.stdout.apply(caCertificateOf);
     this.registerOutputs({
       address: this.address,
       hostKey: this.hostKey,
       serverId: this.serverId,
       ipv6Network: this.ipv6Network,
+      proxyCaCertificate: this.proxyCaCertificate,
     });
   }
 }

@@ -2,13 +2,9 @@ import * as crypto from "crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { Delivery } from "./delivery";
-import {
-  envFileContent,
-  serviceRemoveScript,
-  serviceScript,
-  ServiceSpec,
-  settingsHash,
-} from "./shell/service";
+import { overSshScript, SCRIPT_VARIABLE, scriptCommandLine } from "./shell/deployerCommand";
+import { rolloutRemoveScript, rolloutScript } from "./shell/rollout";
+import { envFileContent, ServiceSpec, settingsHash } from "./shell/service";
 
 export const RESTART_POLICIES = ["always", "unless-stopped", "on-failure"] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
@@ -29,14 +25,18 @@ export const SERVICE_DEFAULTS = {
   cpus: 1,
   restart: "unless-stopped" as RestartPolicy,
   health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 } as HealthCheck,
+  drainSeconds: 30,
+  keepImages: 3,
 };
 
 /** How one app runs on a host. */
 export interface ServiceSettings {
   /** Port the app listens on inside its container. */
   readonly port: number;
-  /** Port published on the host. Default: `port`. */
+  /** Port the host proxy serves the app on over plain HTTP (apps without domains). Default: `port`. */
   readonly hostPort?: number;
+  /** Host names the proxy serves over HTTPS with automatic certificates; 80 redirects. Default: none. */
+  readonly domains?: readonly string[];
   /** Plain environment (part of the settings hash). Default: none. */
   readonly env?: Readonly<Record<string, string>>;
   /** Docker memory limit. Default: `256m`. */
@@ -47,6 +47,16 @@ export interface ServiceSettings {
   readonly restart?: RestartPolicy;
   /** Health gate. Default: GET `/` within 60 s, every 2 s. */
   readonly health?: HealthCheck;
+  /**
+   * Upper bound for requests in flight to the old version to finish before it stops, in seconds; the
+   * drain ends as soon as none is left. Default: 30.
+   */
+  readonly drainSeconds?: number;
+  /**
+   * Releases of the app kept on the host after a successful rollout, besides any image a container uses
+   * and the one the stack pins; older ones are removed with their layers. Default: 3.
+   */
+  readonly keepImages?: number;
 }
 
 export interface ServiceArgs {
@@ -58,18 +68,25 @@ export interface ServiceArgs {
 }
 
 /**
- * One app's container on one host, behind a health gate: a new revision is started and checked before
- * the old one is stopped. Triggers are the image digest, a hash of the settings and the server.
+ * One app's container on one host, behind the host's proxy: a new revision starts next to the running
+ * one, must pass its health check, takes the traffic in one proxy call, and the old one drains and stops.
+ * Triggers are the image digest, a hash of the container settings and the server. The rollout runs on
+ * the deployer over SSH (`<name>-rollout`); `dependsOn` in `opts` orders it after other rollouts (the
+ * program rolls an app across its hosts that way).
  */
 export class Service extends pulumi.ComponentResource {
-  /** Where the app answers, `http://[address]:port/`. */
+  /** Where the app answers: `http://[address]:hostPort/`, or `https://<first domain>/`. */
   public readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    const keepImages = args.settings.keepImages ?? SERVICE_DEFAULTS.keepImages;
+    if (!Number.isInteger(keepImages) || keepImages < 1)
+      throw new Error(`Service ${name}: keepImages must be a whole number of at least 1, not ${keepImages}`);
     super("hcloud-deploy:service:Service", name, {}, opts);
     const { delivery, settings } = args;
     const { target } = delivery;
     const hostPort = settings.hostPort ?? settings.port;
+    const domains = [...(settings.domains ?? [])];
     const env = settings.env ?? {};
 
     const spec = delivery.hostTag.apply((image): Omit<ServiceSpec, "instance"> => ({
@@ -78,39 +95,73 @@ export class Service extends pulumi.ComponentResource {
       image,
       port: settings.port,
       hostPort,
+      domains,
       memory: settings.memory ?? SERVICE_DEFAULTS.memory,
       cpus: settings.cpus ?? SERVICE_DEFAULTS.cpus,
       restart: settings.restart ?? SERVICE_DEFAULTS.restart,
       health: settings.health ?? SERVICE_DEFAULTS.health,
+      drainSeconds: settings.drainSeconds ?? SERVICE_DEFAULTS.drainSeconds,
       env,
+      keepImages,
     }));
     // A replaced server starts empty: it needs the container again, so the server is a trigger too.
     const triggers = [delivery.imageRef, spec.apply(settingsHash), target.serverId];
     const run = pulumi
       .all([spec, pulumi.all(triggers)])
       .apply(([s, values]): ServiceSpec => ({ ...s, instance: instanceOf(values) }));
-    const envFile = pulumi
-      .output(args.secretEnv ?? {})
-      .apply((secrets) => envFileContent({ ...env, ...secrets }));
+    const script = pulumi.all([run, target.address, target.hostKey]).apply(([s, address, hostKey]) =>
+      overSshScript({
+        subject: s.app,
+        hostName: s.hostName,
+        target: { address, port: 22, user: "root", hostKey },
+        create: rolloutScript(s, "create"),
+        update: rolloutScript(s, "update"),
+        delete: rolloutRemoveScript(s),
+      }),
+    );
+    // The deployer's key for its own ssh, then the env file (secrets included) for the host.
+    const stdin = pulumi
+      .all([target.connection, args.secretEnv ?? {}])
+      .apply(
+        ([connection, secrets]) =>
+          `${connection.privateKey.trimEnd()}\n${envFileContent({ ...env, ...secrets })}`,
+      );
 
-    new command.remote.Command(
-      `${name}-run`,
+    new command.local.Command(
+      `${name}-rollout`,
       {
-        connection: target.connection,
-        create: run.apply(serviceScript),
-        delete: run.apply(serviceRemoveScript),
-        stdin: pulumi.secret(envFile),
+        create: scriptCommandLine("create"),
+        // New triggers still replace the resource (pulumi-command 1.2.1, checked on the local stack);
+        // other input changes (the script, the env file) run `update`, which converges without a new
+        // claim on the container (see rolloutScript).
+        update: scriptCommandLine("update"),
+        delete: scriptCommandLine("delete"),
+        interpreter: ["/bin/sh", "-c"],
+        environment: { [SCRIPT_VARIABLE]: script },
+        addPreviousOutputInEnv: false,
+        stdin: pulumi.secret(stdin),
         triggers,
       },
-      { parent: this },
+      // Rolling across hosts: the program makes this rollout wait for others through opts.dependsOn.
+      { parent: this, dependsOn: opts?.dependsOn },
     );
 
-    this.url = pulumi.interpolate`http://[${target.address}]:${hostPort}/`;
+    this.url =
+      domains.length > 0
+        ? pulumi.output(`https://${domains[0]}/`)
+        : pulumi.interpolate`http://[${target.address}]:${hostPort}/`;
     this.registerOutputs({ url: this.url });
   }
 }
 
-/** Names this resource's deployment: a hash of its triggers (see ServiceSpec.instance). */
+/**
+ * Names this resource's deployment: a hash of its triggers. The tag keeps it apart from the instances of
+ * the service script before the proxy, whose delete checks this label (see README, "Upgrading").
+ */
 function instanceOf(triggers: string[]): string {
-  return crypto.createHash("sha256").update(JSON.stringify(triggers)).digest("hex").slice(0, 12);
+  return crypto
+    .createHash("sha256")
+    .update(JSON.stringify(["proxy", ...triggers]))
+    .digest("hex")
+    .slice(0, 12);
 }

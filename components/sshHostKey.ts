@@ -9,7 +9,7 @@ interface HostKeyInputs {
  * Generates the key in the deployer's Node process, so pinning host keys needs no extra provider
  * plugin. The key lives only in (encrypted) state; changing the comment replaces it.
  */
-const hostKeyProvider: pulumi.dynamic.ResourceProvider = {
+export const hostKeyProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: HostKeyInputs) {
     const pair = generateEd25519KeyPair(inputs.comment);
     const [, blob] = pair.publicKey.split(" ");

@@ -2,8 +2,10 @@ import type { ImageSource } from "../components/appImage";
 import { DELIVERY_MODES } from "../components/delivery";
 import { HealthCheck, RESTART_POLICIES } from "../components/service";
 import { APP_NAME, configKey, DIGEST_REF } from "./schema";
+import { LoadBalancerDraft, parseLoadBalancer, resolveLoadBalancers } from "./loadBalancer";
 import { ConfigError, ConfigNode, node, RawConfig, requireUnique } from "./reader";
-import { AppConfig, DEFAULTS, HostConfig, RegistryConfig } from "./types";
+import { checkHostPortWithDomains, checkPublicPorts, parseDomains, parseRollout } from "./serving";
+import { AppConfig, DEFAULTS, HostConfig, RegistryConfig, RolloutConfig } from "./types";
 
 /** The apps of stack config: images, delivery, ports, environment, limits and health checks. */
 
@@ -51,7 +53,9 @@ function parseHealth(n: ConfigNode): HealthCheck {
   return health;
 }
 
-function parseApp(n: ConfigNode, pins: Record<string, string>): AppConfig {
+type ParsedApp = Omit<AppConfig, "loadBalancer"> & { readonly draft?: LoadBalancerDraft };
+
+function parseApp(n: ConfigNode, pins: Record<string, string>, rollout: RolloutConfig): ParsedApp {
   const name = n
     .field("name")
     .matching(APP_NAME, "a lowercase name of at most 31 characters starting with a letter");
@@ -59,6 +63,10 @@ function parseApp(n: ConfigNode, pins: Record<string, string>): AppConfig {
   const hostPortNode = n.field("hostPort");
   const hostPort = hostPortNode.integer(1, 65535, port);
   if (hostPort === SSH_PORT) hostPortNode.fail(`${SSH_PORT} is reserved for SSH`);
+  const domains = parseDomains(n.field("domains"));
+  const draft = parseLoadBalancer(n.field("loadBalancer"));
+  // Behind a load balancer TLS ends there and the hosts serve plain HTTP on hostPort.
+  if (!draft) checkHostPortWithDomains(n, domains);
   const envNode = n.field("env");
   const env = envNode.stringMap();
   for (const [k] of Object.entries(env)) {
@@ -73,33 +81,42 @@ function parseApp(n: ConfigNode, pins: Record<string, string>): AppConfig {
   const hostsNode = n.field("hosts");
   const hosts = hostsNode.strings();
   if (hosts.length === 0) hostsNode.fail("must name at least one host");
-  const app: AppConfig = {
+  const app: ParsedApp = {
     name,
     hosts,
     source: parseSource(n, pins[name]),
     delivery: n.field("delivery").oneOf(DELIVERY_MODES, DEFAULTS.delivery),
     port,
     hostPort,
+    domains,
+    rollout: parseRollout(n.field("rollout"), rollout),
     env,
     secretEnv,
     memory: n.field("memory").matching(MEMORY, 'a Docker memory size such as "256m"', DEFAULTS.memory),
     cpus: n.field("cpus").number(0.01, 256, DEFAULTS.cpus),
     restart: n.field("restart").oneOf(RESTART_POLICIES, DEFAULTS.restart),
     health: parseHealth(n.field("health")),
+    draft,
   };
   n.done();
   return app;
 }
 
-export function parseApps(raw: RawConfig, hosts: HostConfig[], pins: Record<string, string>): AppConfig[] {
+export function parseApps(
+  raw: RawConfig,
+  hosts: HostConfig[],
+  pins: Record<string, string>,
+  rollout: RolloutConfig,
+): AppConfig[] {
   const list = node(raw, "apps");
   if (!list.present) return [];
   const nodes = list.items();
-  const apps = nodes.map((n) => parseApp(n, pins));
-  requireUnique(apps, nodes, (a) => a.name, "app name");
+  const parsed = nodes.map((n) => parseApp(n, pins, rollout));
+  const drafts = parsed.map(({ draft: _, ...app }) => app);
+  requireUnique(drafts, nodes, (a) => a.name, "app name");
 
   const hostNames = new Set(hosts.map((h) => h.name));
-  apps.forEach((app, i) => {
+  drafts.forEach((app, i) => {
     const hostsNode = nodes[i].field("hosts");
     for (const h of app.hosts) {
       if (!hostNames.has(h)) hostsNode.fail(`host "${h}" is not defined in ${configKey("hosts")}`);
@@ -111,19 +128,15 @@ export function parseApps(raw: RawConfig, hosts: HostConfig[], pins: Record<stri
       "host",
     );
   });
-  // Two apps publishing the same port on one host would fail only at `docker run`, after the swap.
-  for (const host of hosts) {
-    const seen = new Map<number, string>();
-    apps.forEach((app, i) => {
-      if (!app.hosts.includes(host.name)) return;
-      const other = seen.get(app.hostPort);
-      if (other)
-        nodes[i]
-          .field("hostPort")
-          .fail(`port ${app.hostPort} on host "${host.name}" is already used by app "${other}"`);
-      seen.set(app.hostPort, app.name);
-    });
-  }
+  const balancers = resolveLoadBalancers(
+    drafts,
+    parsed.map((p) => p.draft),
+    nodes,
+    hosts,
+  );
+  const apps = drafts.map((app, i) => (balancers[i] ? { ...app, loadBalancer: balancers[i] } : app));
+  // Two apps on one proxy port of a host would fail only when the proxy loads the second route.
+  checkPublicPorts(apps, nodes, hosts);
   return apps;
 }
 

@@ -8,6 +8,7 @@ import { parseHosts } from "./hosts";
 import { ConfigKeyName, configKey, PROJECT } from "./schema";
 import { ConfigError, node, RawConfig } from "./reader";
 import { checkSecrets, PlainSecrets } from "./secrets";
+import { parseRollout, parseTls } from "./serving";
 import { DEFAULTS, DeployConfig, RegistryConfig } from "./types";
 
 function parseRegistry(raw: RawConfig): RegistryConfig {
@@ -61,7 +62,8 @@ export function parseConfig(
 
   const hosts = parseHosts(raw);
   const pins = parsePins(raw);
-  const apps = parseApps(raw, hosts, pins);
+  const rollout = parseRollout(node(raw, "rollout"), DEFAULTS.rollout);
+  const apps = parseApps(raw, hosts, pins, rollout);
   for (const app of Object.keys(pins)) {
     if (!apps.some((a) => a.name === app))
       node(raw, "imagePins").field(app).fail(`app "${app}" is not defined`);
@@ -84,6 +86,9 @@ export function parseConfig(
       DEFAULTS.readinessTimeoutSeconds,
     ),
     deliveryParallelism: node(raw, "deliveryParallelism").integer(1, 64, DEFAULTS.deliveryParallelism),
+    rollout,
+    tls: parseTls(raw),
+    keepImages: node(raw, "keepImages").integer(1, 100, DEFAULTS.keepImages),
   };
   checkSecrets(config, secrets);
   const ci = parseCiConfig(stack, raw.ci, { ...secrets.ci, registryPushToken: secrets.registryPushToken });
@@ -96,6 +101,8 @@ const OBJECT_KEYS: readonly ConfigKeyName[] = [
   "registry",
   "sshAllowedCidrs",
   "imagePins",
+  "rollout",
+  "tls",
   "ci",
 ];
 const STRING_KEYS: readonly ConfigKeyName[] = [
@@ -103,6 +110,7 @@ const STRING_KEYS: readonly ConfigKeyName[] = [
   "hostReplacement",
   "readinessTimeoutSeconds",
   "deliveryParallelism",
+  "keepImages",
 ];
 
 function readObject(cfg: pulumi.Config, k: ConfigKeyName): unknown {

@@ -1,8 +1,10 @@
 /** The validated shape of stack config, its defaults and allowed values (see loader.ts). */
 import type * as pulumi from "@pulumi/pulumi";
 import type { ImageSource, Registry } from "../components/appImage";
+import type { ProxyTls } from "../components/shell/caddy";
 import type { DeliveryMode } from "../components/delivery";
 import { HOST_DEFAULTS, HostReplacementPolicy } from "../components/hetznerHost";
+import { LOAD_BALANCER_DEFAULTS } from "../components/loadBalancer";
 import { HealthCheck, RestartPolicy, SERVICE_DEFAULTS } from "../components/service";
 import { DEFAULT_PARALLELISM } from "../components/shell/tarball";
 import type { CiConfig } from "./ci";
@@ -29,8 +31,22 @@ export const DEFAULTS = {
   hostReplacement: HOST_DEFAULTS.replacementPolicy,
   readinessTimeoutSeconds: HOST_DEFAULTS.readinessTimeoutSeconds,
   deliveryParallelism: DEFAULT_PARALLELISM,
+  keepImages: SERVICE_DEFAULTS.keepImages,
   registry: CONFIG_DEFAULTS.registry,
+  loadBalancerType: LOAD_BALANCER_DEFAULTS.type,
+  loadBalancerNetwork: LOAD_BALANCER_DEFAULTS.network,
+  /** One host of an app at a time: a version that fails only under real traffic hits one host. */
+  rollout: { hostsAtOnce: 1, drainSeconds: SERVICE_DEFAULTS.drainSeconds } as RolloutConfig,
+  tls: HOST_DEFAULTS.tls,
 };
+
+/** How an app changes across its hosts. */
+export interface RolloutConfig {
+  /** How many of the app's hosts roll at the same time (the others wait, in host order). */
+  readonly hostsAtOnce: number;
+  /** Upper bound for requests in flight to the old version to finish, in seconds. */
+  readonly drainSeconds: number;
+}
 
 export interface HostConfig {
   readonly name: string;
@@ -49,13 +65,32 @@ export interface AppConfig {
   readonly source: ImageSource;
   readonly delivery: DeliveryMode;
   readonly port: number;
+  /** Port the host proxy serves the app on (plain HTTP); unused with domains unless behind a load balancer. */
   readonly hostPort: number;
+  /**
+   * DNS names the app is served under over HTTPS (80 redirects): by the host proxy, or, with a load
+   * balancer, by the load balancer (a Hetzner managed certificate) while the hosts serve it plain HTTP on
+   * hostPort. Empty: plain HTTP on hostPort.
+   */
+  readonly domains: readonly string[];
+  readonly rollout: RolloutConfig;
   readonly env: Readonly<Record<string, string>>;
   readonly secretEnv: readonly string[];
   readonly memory: string;
   readonly cpus: number;
   readonly restart: RestartPolicy;
   readonly health: HealthCheck;
+  /** One hcloud Load Balancer in front of the app's hosts; undefined: clients reach each host directly. */
+  readonly loadBalancer?: LoadBalancerConfig;
+}
+
+export interface LoadBalancerConfig {
+  /** Hetzner load balancer type, e.g. `lb11`. */
+  readonly type: string;
+  /** Hetzner location; the first host's by default. Every host of the app is in its network zone. */
+  readonly location: string;
+  /** Private IPv4 range between the load balancer and the hosts. */
+  readonly network: string;
 }
 
 export interface RegistryConfig extends Registry {
@@ -74,6 +109,12 @@ export interface DeployConfig {
   readonly sshAllowedCidrs: readonly string[];
   readonly hostReplacement: HostReplacementPolicy;
   readonly readinessTimeoutSeconds: number;
+  /** The stack's rollout defaults (each app's own are in AppConfig.rollout). */
+  readonly rollout: RolloutConfig;
+  /** How host proxies get certificates for apps with domains. */
+  readonly tls: ProxyTls;
+  /** Releases of each app every host keeps after a rollout, besides the images containers use. */
+  readonly keepImages: number;
   /** Hosts one app's delivery works on at once, and the longest relay chain between them. */
   readonly deliveryParallelism: number;
   /** The opt-in GitHub setup; `{ enabled: false }` unless hcloud-deploy:ci turns it on. */

@@ -1,6 +1,7 @@
 /**
  * The local stand-in for the cloud, in one process: a registry standing in for GHCR, the deployer's
- * Docker engine, and the Hetzner API emulator whose servers are simulated IPv6-only hosts.
+ * Docker engine, and the Hetzner API emulator whose servers are simulated IPv6-only hosts and whose load
+ * balancers are HAProxies in namespaces of their own, reaching the hosts over bridged private networks.
  *
  *   node -r ts-node/register local/environment.ts --dir .pulumi-local
  *
@@ -13,8 +14,11 @@ import { parseArgs } from "node:util";
 import { DockerEngine, startDockerEngine } from "./dockerd";
 import { RunningEmulator, startEmulator } from "./emulator/emulator";
 import { SimHostBackend } from "./emulator/simhostBackend";
+import { SimLbBackend } from "./emulator/simLbBackend";
+import { startSimNetwork } from "./privateNetwork";
 import { LocalRegistry, startRegistry } from "./registry";
 import { startSimHost } from "./simhost";
+import { startSimLoadBalancer } from "./simLoadBalancer";
 
 export interface LocalEnvOptions {
   /** State: emulator state, registry storage, deployer engine data, env.json. */
@@ -81,8 +85,15 @@ export async function startLocalEnv(opts: LocalEnvOptions): Promise<LocalEnv> {
       insecureRegistries: [registry.host],
       hostNamePrefix: opts.hostNamePrefix,
     });
+    const loadBalancers = new SimLbBackend({
+      startNetwork: startSimNetwork,
+      startLoadBalancer: startSimLoadBalancer,
+      serverNetns: (id) => hosts.netnsOf(id),
+      prefix: opts.hostNamePrefix,
+    });
     const emulator: RunningEmulator = await startEmulator({
       hosts,
+      loadBalancers,
       port: opts.apiPort,
       listen: "127.0.0.1",
       stateFile: path.join(opts.dir, "hcloud.json"),
@@ -96,7 +107,8 @@ export async function startLocalEnv(opts: LocalEnvOptions): Promise<LocalEnv> {
       dockerHost: engine.dockerHost,
       registry: { host: registry.host, ...opts.registryCredentials },
     };
-    await writeFile(path.join(opts.dir, "env.json"), JSON.stringify(info, null, 2));
+    // It holds the registry's password (the stack's pull token): readable by its owner only.
+    await writeFile(path.join(opts.dir, "env.json"), JSON.stringify(info, null, 2), { mode: 0o600 });
     return { info, engine, registry, stop };
   } catch (err) {
     await stop();
@@ -104,11 +116,16 @@ export async function startLocalEnv(opts: LocalEnvOptions): Promise<LocalEnv> {
   }
 }
 
+/** The environment for its log: everything but the registry's password. */
+export function describeEnv(info: LocalEnvInfo): string {
+  return JSON.stringify({ ...info, registry: { ...info.registry, password: "(in env.json)" } });
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { dir: { type: "string", default: ".pulumi-local" } } });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const env = await startLocalEnv({ ...LOCAL_DEFAULTS, dir: path.resolve(values.dir as string), log });
-  log(`local environment ready: ${JSON.stringify(env.info)}`);
+  log(`local environment ready: ${describeEnv(env.info)}`);
   let stopping = false;
   const shutdown = () => {
     if (stopping) return;

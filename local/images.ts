@@ -26,6 +26,10 @@ export interface HttpImageOptions {
   port?: number;
   /** Adds a layer of this many MiB of random (incompressible) data, for transfer-size tests. */
   paddingMiB?: number;
+  /** Seconds the container waits before httpd listens (an app that is slow to start); default 0. */
+  startDelaySeconds?: number;
+  /** Adds GET /cgi-bin/slow, which answers after this many seconds (a request in flight); default none. */
+  slowRequestSeconds?: number;
 }
 
 // Static, so it is the only file the image needs: nothing can be pulled here, images start FROM scratch.
@@ -47,6 +51,27 @@ export async function buildHttpImage(engine: EngineAddress, opts: HttpImageOptio
     await copyFile(BUSYBOX, path.join(context, "busybox")).catch((err: Error) => {
       throw new Error(`Cannot copy ${BUSYBOX} (run scripts/setup-machine.sh): ${err.message}`);
     });
+    if (opts.slowRequestSeconds !== undefined) {
+      await mkdir(path.join(context, "www", "cgi-bin"), { recursive: true });
+      const cgi = [
+        "#!/bin/busybox sh",
+        `/bin/busybox sleep ${opts.slowRequestSeconds}`,
+        `printf 'Content-Type: text/plain\\r\\n\\r\\nslow %s' ${JSON.stringify(opts.version ?? "")}`,
+        "",
+      ].join("\n");
+      await writeFile(path.join(context, "www", "cgi-bin", "slow"), cgi, { mode: 0o755 });
+    }
+    // -v: one log line per request, so `npm run logs` has something to show.
+    const httpd = ["/bin/busybox", "httpd", "-f", "-v", "-p", String(port), "-h", "/www"];
+    const entrypoint =
+      (opts.startDelaySeconds ?? 0) > 0
+        ? [
+            "/bin/busybox",
+            "sh",
+            "-c",
+            `/bin/busybox sleep ${opts.startDelaySeconds}; exec ${httpd.join(" ")}`,
+          ]
+        : httpd;
     const padding = opts.paddingMiB ?? 0;
     if (padding > 0) await writeRandomFile(path.join(context, "padding"), padding);
     await writeFile(
@@ -57,7 +82,7 @@ export async function buildHttpImage(engine: EngineAddress, opts: HttpImageOptio
         "COPY www /www",
         ...(padding > 0 ? ["COPY padding /padding"] : []),
         `EXPOSE ${port}`,
-        `ENTRYPOINT ["/bin/busybox", "httpd", "-f", "-p", "${port}", "-h", "/www"]`,
+        `ENTRYPOINT ${JSON.stringify(entrypoint)}`,
         "",
       ].join("\n"),
     );

@@ -1,8 +1,10 @@
 /**
  * Simulated IPv6-only Hetzner VMs. Each host is a network namespace joined to the harness bridge in
- * the root namespace by a veth pair, plus private mount, UTS and PID namespaces that hold its own sshd
- * and dockerd and its own /run, /tmp, /var/tmp, /root, /etc/hcloud-deploy and /var/lib/cloud (tmpfs).
- * Real `ssh` and `docker` work against it unchanged.
+ * the root namespace by a veth pair, plus private mount, UTS and PID namespaces that hold its own units (containerd,
+ * dockerd, sshd, and caddy once enabled) supervised like systemd would (simhostInit.sh, with a
+ * `systemctl` shim), its own /run, /tmp and /root (tmpfs) and its own disk (PERSISTENT_DIRS in
+ * simhostFiles.ts, e.g. /var/lib/docker, /etc/caddy), which survives a reboot(). Real `ssh`,
+ * `docker` and `systemctl` work against it unchanged.
  *
  * Addressing plan, all inside the ULA prefix fd5e::/16 that belongs to this harness:
  * - Host addresses are the caller's (the Hetzner API emulator hands out fd5e:0:0:N::1 from /64s).
@@ -19,33 +21,23 @@
  *   locally instead of leaving through the machine's uplink. IPv6 forwarding stays off in the root
  *   namespace. Shaping the bridge itself (its egress) shapes everything the root namespace sends to
  *   any host, i.e. the deployer's uplink; shaping `hcd-<name>` shapes everything that reaches one host.
- * Hosts have no IPv4 except loopback and their own docker0 bridge.
+ * Hosts have no IPv4 except loopback and their own Docker bridges.
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { connect, isIPv6 } from "node:net";
+import { isIPv6 } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { HARNESS_STATE_ROOT, dockerEngineAnswers } from "./dockerd";
+import { HARNESS_STATE_ROOT } from "./dockerd";
 import {
   acquireHarnessNetwork,
   HARNESS_PREFIX,
   HARNESS_SERVICE_ADDRESS,
-  plumbNetwork,
   releaseHarnessNetwork,
 } from "./hostNetwork";
-import { HOST_INIT_SCRIPT, HostBootFiles, writeHostFiles } from "./simhostFiles";
-import {
-  Daemon,
-  childPids,
-  killQuietly,
-  liveOwnerOf,
-  once,
-  readTail,
-  run,
-  startDaemon,
-  waitUntil,
-} from "./exec";
+import { boot, Booted, unplumb } from "./simhostBoot";
+import { HostBootFiles, writeHostFiles } from "./simhostFiles";
+import { killQuietly, liveOwnerOf, once, run, waitUntil } from "./exec";
 
 export interface SimHostSpec extends HostBootFiles {
   /** [a-z0-9-]{1,10}; the netns and the root-side veth are named "hcd-<name>". */
@@ -60,6 +52,8 @@ export interface SimHostSpec extends HostBootFiles {
 
 export interface SimHost {
   readonly name: string;
+  /** Its network namespace ("hcd-<name>"), where private networks plug in. */
+  readonly netns: string;
   readonly address: string;
   /** Root-namespace IPv6 address the host reaches through its default route (HARNESS_SERVICE_ADDRESS). */
   readonly gateway: string;
@@ -68,13 +62,16 @@ export interface SimHost {
     script: string,
     opts?: { input?: string | Buffer },
   ): Promise<{ stdout: string; stderr: string; code: number }>;
+  /**
+   * A power cut and a boot: every process dies and the network namespace is made anew; what lives on the
+   * host's disk (PERSISTENT_DIRS) stays. Resolves once sshd and dockerd answer again.
+   */
+  reboot(): Promise<void>;
   /** Idempotent; removes the netns, veth, daemons, mounts and the state dir. */
   stop(): Promise<void>;
 }
 
-const HOST_START_TIMEOUT_MS = 60_000;
 const LEFTOVER_KILL_TIMEOUT_MS = 10_000;
-const LOG_TAIL_CHARS = 3000;
 const PATHS_THE_HOST_MOUNTS_OVER = ["/tmp", "/run", "/var/run", "/root"];
 // What an ssh session on the VM would have; the test process's DOCKER_HOST etc. must not leak in.
 const VM_ENV = {
@@ -102,56 +99,56 @@ export async function startSimHost(spec: SimHostSpec): Promise<SimHost> {
   const netns = `hcd-${spec.name}`;
 
   let networkAcquired = false;
-  let init: Daemon | undefined;
+  let booted: Booted | undefined;
   const teardown = once(async () => {
-    await init?.stop();
-    // Deleting the root-side veth also deletes its peer.
-    await run("ip", ["link", "del", netns], { check: false });
-    await run("ip", ["netns", "del", netns], { check: false });
+    await booted?.init.stop();
+    await unplumb(netns);
     await rm(stateDir, { recursive: true, force: true });
     if (networkAcquired) await releaseHarnessNetwork();
     namesInUse.delete(spec.name);
   });
 
-  let initPid: number;
   try {
     await removeLeftovers(netns, stateDir);
     await acquireHarnessNetwork();
     networkAcquired = true;
     await writeHostFiles(spec, stateDir);
-    await plumbNetwork(netns, spec.address, prefixLength);
-    const namespaces = ["--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--kill-child"];
-    const initCommand = [
-      ...["tini", "--", "/bin/bash", "-c", HOST_INIT_SCRIPT, "init", spec.name, stateDir],
-      String(spec.dockerDataMiB ?? ""),
-    ];
-    const joinNetns = ["nsenter", `--net=/run/netns/${netns}`, "--"];
-    init = startDaemon(
-      [...joinNetns, "unshare", ...namespaces, "--mount-proc", "--", ...initCommand],
-      path.join(stateDir, "init.log"),
-    );
-    await waitForHost(spec, stateDir, init);
-    // init.pid is unshare, outside the new PID namespace; its only child (tini) is inside all of them.
-    [initPid] = await childPids(init.pid);
-    if (initPid === undefined) throw new Error(`Simulated host ${spec.name}: its init process is gone`);
+    booted = await boot(spec, prefixLength, stateDir);
   } catch (err) {
     await teardown();
     throw err;
   }
 
-  const nsenter = ["--target", String(initPid), "--net", "--mount", "--uts", "--pid", "--wd=/root"];
+  const nsenter = () => [
+    "--target",
+    String(booted?.initPid),
+    "--net",
+    "--mount",
+    "--uts",
+    "--pid",
+    "--wd=/root",
+  ];
   let stopped = false;
   const host: SimHost = {
     name: spec.name,
+    netns,
     address: spec.address,
     gateway: HARNESS_SERVICE_ADDRESS,
     exec: async (script, opts = {}) => {
       if (stopped) throw new Error(`Simulated host ${spec.name} is stopped`);
-      return run("nsenter", [...nsenter, "--", "/bin/bash", "-c", script], {
+      return run("nsenter", [...nsenter(), "--", "/bin/bash", "-c", script], {
         input: opts.input,
         env: VM_ENV,
         check: false,
       });
+    },
+    reboot: async () => {
+      if (stopped) throw new Error(`Simulated host ${spec.name} is stopped`);
+      // A power cut: every process of the host dies at once, and the network stack goes with the netns.
+      await booted?.init.stop();
+      booted = undefined;
+      await unplumb(netns);
+      booted = await boot(spec, prefixLength, stateDir);
     },
     stop: once(async () => {
       stopped = true;
@@ -218,45 +215,4 @@ async function removeLeftovers(netns: string, stateDir: string): Promise<void> {
   await run("ip", ["link", "del", netns], { check: false });
   await run("ip", ["netns", "del", netns], { check: false });
   await rm(stateDir, { recursive: true, force: true });
-}
-
-async function waitForHost(spec: SimHostSpec, stateDir: string, init: Daemon): Promise<void> {
-  const logs = async () =>
-    (
-      await Promise.all(
-        ["init.log", "dockerd.log", "sshd.log"].map(
-          async (log) => `--- ${log}:\n${await readTail(path.join(stateDir, log), LOG_TAIL_CHARS)}`,
-        ),
-      )
-    ).join("\n");
-  const dockerSocket = path.join(stateDir, "docker.sock");
-  let sshReady = false;
-  let dockerReady = false;
-  await waitUntil(
-    async () => {
-      const exit = init.exitReason();
-      if (exit !== undefined) throw new Error(`Simulated host ${spec.name}: init ${exit}\n${await logs()}`);
-      sshReady ||= await acceptsTcp(spec.address, 22);
-      dockerReady ||= await dockerEngineAnswers(dockerSocket);
-      return sshReady && dockerReady;
-    },
-    HOST_START_TIMEOUT_MS,
-    async () =>
-      `Simulated host ${spec.name} not ready within ${HOST_START_TIMEOUT_MS} ms ` +
-      `(sshd on [${spec.address}]:22 ${sshReady ? "up" : "down"}, dockerd ${dockerReady ? "up" : "down"})\n` +
-      (await logs()),
-  );
-}
-
-function acceptsTcp(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 1000 });
-    const finish = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once("connect", () => finish(true));
-    socket.once("timeout", () => finish(false));
-    socket.once("error", () => finish(false));
-  });
 }

@@ -1,11 +1,19 @@
 /**
- * What a simulated host boots from: the init script that runs its sshd and dockerd, and the files in its
- * state directory (host key, authorized_keys, sshd_config, daemon.json).
+ * What a simulated host boots from: its init (simhostInit.sh, a small systemd stand-in), the `systemctl`
+ * shim, and the files in its state directory (host key, authorized_keys, sshd_config, resolv.conf, and
+ * the disk: the directories that survive a reboot).
  */
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { chmod, chown, copyFile, mkdir, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { dockerdConfig } from "./dockerd";
 import { claimOwnership } from "./exec";
+
+/** A file as cloud-init's write_files puts it on a VM. */
+export interface HostFile {
+  readonly path: string;
+  readonly content: string;
+  /** Octal, e.g. "0644". */
+  readonly permissions: string;
+}
 
 /** What a host boots with. */
 export interface HostBootFiles {
@@ -15,43 +23,38 @@ export interface HostBootFiles {
   hostKey: { privateKey: string; publicKey: string };
   /** Passed to the host's dockerd, e.g. a LocalRegistry's host. */
   insecureRegistries?: string[];
-  /** Size of the disk Docker keeps images on, in MiB (a tmpfs); default: no limit but the machine's. */
+  /** The host's resolvers (/etc/resolv.conf); default none. A `files` entry for /etc/resolv.conf wins. */
+  resolvers?: string[];
+  /**
+   * Files on the host's disk before its first boot (cloud-init's write_files). Only paths under
+   * PERSISTENT_DIRS and /etc/resolv.conf exist per host; the rest of the file system is the machine's, so
+   * other paths are left out. Default: none.
+   */
+  files?: HostFile[];
+  /** Units enabled at boot besides containerd, docker and ssh (e.g. caddy, when cloud-init installs it). */
+  enabledUnits?: string[];
+  /**
+   * Size of the disk Docker keeps images on, in MiB (a tmpfs, so it does not survive a reboot); default:
+   * the host's disk, limited only by the machine's.
+   */
   dockerDataMiB?: number;
 }
 
-export // Runs under tini (PID 1) in the host's fresh namespaces; $1 is the host name, $2 its state dir, $3 the
-// size of Docker's disk in MiB or empty.
-// A host whose sshd or dockerd died is useless to tests, so the host ends with either: a failing
-// start then fails at once instead of at the timeout.
-const HOST_INIT_SCRIPT = `
-set -eu
-hostname "$1"
-mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
-mount -t tmpfs -o mode=0700 tmpfs /root
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
-# What the product and cloud-init keep on a VM, private per host (the mount points stay empty outside).
-for dir in /etc/hcloud-deploy /var/lib/cloud; do
-  mkdir -p "$dir"
-  mount -t tmpfs -o mode=0755 tmpfs "$dir"
-done
-if [ -n "\${3:-}" ]; then
-  mkdir -p "$2/docker"
-  mount -t tmpfs -o "size=$3m,mode=0710" tmpfs "$2/docker"
-fi
-mkdir -m 0755 /run/sshd
-mkdir -m 0700 /root/.ssh
-install -m 0600 "$2/authorized_keys" /root/.ssh/authorized_keys
-declare -A daemons
-dockerd --config-file "$2/daemon.json" >"$2/dockerd.log" 2>&1 &
-daemons[$!]=dockerd
-/usr/sbin/sshd -D -e -f "$2/sshd_config" >"$2/sshd.log" 2>&1 &
-daemons[$!]=sshd
-status=0
-wait -n -p ended || status=$?
-echo "\${daemons[$ended]} exited with status $status; stopping the host" >&2
-exit 1
-`;
+/** Directories of a simulated host that live on its disk (the state dir) and survive a reboot. */
+export const PERSISTENT_DIRS = [
+  "/var/tmp",
+  "/var/lib/docker",
+  "/var/lib/containerd",
+  "/var/lib/caddy",
+  "/var/lib/cloud",
+  "/etc/docker",
+  "/etc/caddy",
+  "/etc/hcloud-deploy",
+  "/etc/systemd/system",
+];
+
+/** Where writeHostFiles puts the init script (simhostInit.sh) in a host's state directory. */
+export const INIT_SCRIPT_NAME = "init.sh";
 
 /** Writes the host's boot files into its state directory, which it claims for this process. */
 export async function writeHostFiles(spec: HostBootFiles, stateDir: string): Promise<void> {
@@ -81,16 +84,47 @@ export async function writeHostFiles(spec: HostBootFiles, stateDir: string): Pro
       "",
     ].join("\n"),
   );
-  const config = dockerdConfig({
-    dataRoot: path.join(stateDir, "docker"),
-    // Inside the host's private /run, like on a VM; /run/docker.sock is what a plain `docker`
-    // in an ssh session uses, the socket in the state dir is for the harness outside.
-    execRoot: "/run/docker",
-    pidfile: "/run/docker.pid",
-    sockets: ["/run/docker.sock", path.join(stateDir, "docker.sock")],
-    insecureRegistries: spec.insecureRegistries,
-  });
-  await writeFile(path.join(stateDir, "daemon.json"), JSON.stringify(config, null, 2));
+  await writeFile(path.join(stateDir, "persistent"), PERSISTENT_DIRS.join("\n") + "\n");
+  await writeFile(path.join(stateDir, "docker-disk-mib"), String(spec.dockerDataMiB ?? ""));
+  await writeFile(
+    path.join(stateDir, "insecure-registries"),
+    (spec.insecureRegistries ?? []).map((r) => `${r}\n`).join(""),
+  );
+  await copyFile(path.join(__dirname, "simhostInit.sh"), path.join(stateDir, INIT_SCRIPT_NAME));
+  await copyFile(path.join(__dirname, "simhostSystemctl.sh"), path.join(stateDir, "systemctl"));
+  const resolvConf = (spec.resolvers ?? []).map((r) => `nameserver ${r}\n`).join("");
+  await writeFile(path.join(stateDir, "resolv.conf"), resolvConf, { mode: 0o644 });
+  for (const dir of PERSISTENT_DIRS) await makeDiskDir(stateDir, dir);
+  for (const file of spec.files ?? []) await seedFile(stateDir, file);
+  for (const unit of spec.enabledUnits ?? []) {
+    const wants = path.join(stateDir, "disk/etc/systemd/system/multi-user.target.wants");
+    await mkdir(wants, { recursive: true });
+    await symlink(`/lib/systemd/system/${unit}.service`, path.join(wants, `${unit}.service`));
+  }
+}
+
+/** A directory of the host's disk, owned and moded as the packages left it on the machine. */
+async function makeDiskDir(stateDir: string, dir: string): Promise<void> {
+  const disk = path.join(stateDir, "disk", dir);
+  await mkdir(disk, { recursive: true });
+  const original = await stat(dir).catch(() => undefined);
+  if (original === undefined) return;
+  await chown(disk, original.uid, original.gid);
+  await chmod(disk, original.mode & 0o7777);
+}
+
+/** The path of `file` on the host's disk, or undefined when it lives on the machine's shared tree. */
+export function diskPathOf(stateDir: string, file: string): string | undefined {
+  if (file === "/etc/resolv.conf") return path.join(stateDir, "resolv.conf");
+  const dir = PERSISTENT_DIRS.find((d) => file.startsWith(`${d}/`));
+  return dir === undefined ? undefined : path.join(stateDir, "disk", file);
+}
+
+async function seedFile(stateDir: string, file: HostFile): Promise<void> {
+  const target = diskPathOf(stateDir, file.path);
+  if (target === undefined) return;
+  await mkdir(path.dirname(target), { recursive: true });
+  await writeFile(target, file.content, { mode: parseInt(file.permissions, 8) });
 }
 
 function withTrailingNewline(text: string): string {

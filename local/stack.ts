@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, symlink } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";
+import { configKey } from "../config/schema";
 import { run } from "./exec";
 import { buildHttpImage, EngineAddress, pushImage } from "./images";
 import { LocalEnvInfo } from "./environment";
@@ -20,8 +21,11 @@ export interface LocalApp {
   port: number;
 }
 
-/** Environment for pulumi against a local stack: file backend, no network lookups, the deployer engine. */
-export function pulumiEnv(projectDir: string, env: LocalEnvInfo): NodeJS.ProcessEnv {
+/**
+ * Environment for pulumi against a local stack: file backend, passphrase, no network lookups and, while
+ * the local environment runs, its deployer engine (without it, only commands that read state work).
+ */
+export function pulumiEnv(projectDir: string, env: LocalEnvInfo | undefined): NodeJS.ProcessEnv {
   return {
     ...process.env,
     PULUMI_BACKEND_URL: `file://${path.join(projectDir, ".pulumi-local", "state")}`,
@@ -30,14 +34,14 @@ export function pulumiEnv(projectDir: string, env: LocalEnvInfo): NodeJS.Process
     // `npm run typecheck` checks the program; type-checking it again on every run costs seconds.
     PULUMI_NODEJS_TRANSPILE_ONLY: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    DOCKER_HOST: env.dockerHost,
+    ...(env ? { DOCKER_HOST: env.dockerHost } : {}),
   };
 }
 
 /** The apps of a stack file that are built from a context (the local environment builds those offline). */
 export function localApps(stackFile: string): LocalApp[] {
   const config = parse(readFileSync(stackFile, "utf8")).config as Record<string, unknown>;
-  const apps = (config["hcloud-deploy:apps"] ?? []) as {
+  const apps = (config[configKey("apps")] ?? []) as {
     name: string;
     port: number;
     build?: { context: string };
@@ -101,17 +105,52 @@ export async function pulumiOutput(
   return result.stdout;
 }
 
+/** The digests a stack file pins (`hcloud-deploy:imagePins`), by app. */
+export function stackPins(stackFile: string): Record<string, string> {
+  const file = parse(readFileSync(stackFile, "utf8"));
+  return (file.config?.["hcloud-deploy:imagePins"] ?? {}) as Record<string, string>;
+}
+
+export interface LocalPinPlan {
+  /** Apps `local:up` builds from source and pins. */
+  readonly build: readonly string[];
+  /** Apps whose pin someone else set (a rollback): left as they are. */
+  readonly kept: readonly (readonly [app: string, ref: string])[];
+}
+
+/**
+ * Which apps `local:up` builds and pins: every app whose pin is the one `local:up` wrote last time (or
+ * that has none); a pin set since by anything else, such as a rollback, stays unless rolling forward.
+ * Without a record of what `local:up` wrote (`lastBuilt` undefined: a checkout from before the record
+ * existed), every app is built, as `local:up` always did.
+ */
+export function planLocalPins(
+  apps: readonly string[],
+  current: Readonly<Record<string, string>>,
+  lastBuilt: Readonly<Record<string, string>> | undefined,
+  rollForward: boolean,
+): LocalPinPlan {
+  const heldElsewhere = (app: string) =>
+    !rollForward && lastBuilt !== undefined && current[app] !== undefined && current[app] !== lastBuilt[app];
+  return {
+    build: apps.filter((app) => !heldElsewhere(app)),
+    kept: apps.filter(heldElsewhere).map((app) => [app, current[app]] as const),
+  };
+}
+
 /** Pins every app to its digest in the stack config (only where it changed, so the file stays still). */
 export async function pinImages(
   stack: string,
   refs: Record<string, string>,
   opts: { cwd: string; env: NodeJS.ProcessEnv },
 ): Promise<void> {
-  const file = parse(readFileSync(path.join(opts.cwd, `Pulumi.${stack}.yaml`), "utf8"));
-  const current = (file.config?.["hcloud-deploy:imagePins"] ?? {}) as Record<string, string>;
+  const current = stackPins(path.join(opts.cwd, `Pulumi.${stack}.yaml`));
   for (const [app, ref] of Object.entries(refs)) {
     if (current[app] === ref) continue;
-    await pulumi(["config", "set", "--stack", stack, "--path", `hcloud-deploy:imagePins.${app}`, ref], opts);
+    await pulumi(
+      ["config", "set", "--stack", stack, "--path", `${configKey("imagePins")}.${app}`, ref],
+      opts,
+    );
   }
 }
 

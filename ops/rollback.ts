@@ -9,8 +9,8 @@
  * next deploy once that file is committed, and reverting it rolls forward. `--yes` is accepted and implied:
  * CI runs this without stdin.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
+import { LOCAL_STACK } from "../local/commands";
 import {
   RollbackError,
   appImagesFromExport,
@@ -23,7 +23,10 @@ import {
   planRollback,
   resolveImages,
 } from "./rollbackPlan";
+import { StackCli, stackCli } from "./stackCli";
 
+/** More versions than any self-managed stack has: `--list` and its numbering cover the whole history. */
+const HISTORY_LIMIT = 1_000_000;
 const USAGE = "usage: rollback.ts --stack <stack> (--to <version> | --list) [--yes]";
 const STACK = /^[A-Za-z0-9_.-]+$/;
 
@@ -55,46 +58,11 @@ export function parseArgs(argv: readonly string[]): Args {
   return { stack, to };
 }
 
-interface Captured {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `pulumi` and keeps what it prints; stderr also goes through live when `echoErrors` is set. */
-function capture(argv: readonly string[], echoErrors: boolean): Promise<Captured> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("pulumi", argv, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-      if (echoErrors) process.stderr.write(d);
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-
-/** Runs `pulumi` with its output streaming straight through. */
-function stream(argv: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("pulumi", argv, { stdio: ["ignore", "inherit", "inherit"] });
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0
-        ? resolve()
-        : reject(new RollbackError(`pulumi ${argv[0]} ${argv[1]} failed (exit ${code})`)),
-    );
-  });
-}
-
 async function exportedImages(
-  stack: string,
+  cli: StackCli,
   version: number,
 ): Promise<[Record<string, string> | undefined, string]> {
-  const out = await capture(["stack", "export", "--stack", stack, "--version", String(version)], false);
+  const out = await cli.capture(["stack", "export", "--stack", cli.stack, "--version", String(version)]);
   if (out.code !== 0) {
     const reason = out.stderr
       .trim()
@@ -108,7 +76,12 @@ async function exportedImages(
 /** Runs the rollback command (argv as after the script name); throws RollbackError with a one-line reason. */
 export async function rollback(argv: readonly string[]): Promise<void> {
   const { stack, to } = parseArgs(argv);
-  const history = await capture(["stack", "history", "--json", "--stack", stack], true);
+  const cli = stackCli(stack);
+  // Self-managed backends number versions by position here, so they must list the whole history: the
+  // CLI's default page holds the newest 10 only and would renumber them as the stack grows. Pulumi Cloud
+  // numbers versions itself and pages its API.
+  const page = cli.selfManaged ? ["--page-size", String(HISTORY_LIMIT)] : [];
+  const history = await cli.capture(["stack", "history", "--json", "--stack", stack, ...page], true);
   if (history.code !== 0) throw new RollbackError(`pulumi stack history failed for stack ${stack}`);
   const versions = parseHistory(history.stdout);
   if (to === undefined) {
@@ -121,7 +94,7 @@ export async function rollback(argv: readonly string[]): Promise<void> {
   const missing = missingFromConfig(fromConfig);
   // The export is only worth asking for when the config leaves something open; file backends refuse it.
   const [fromExport, exportProblem] =
-    missing === undefined || missing.length > 0 ? await exportedImages(stack, to) : [undefined, ""];
+    missing === undefined || missing.length > 0 ? await exportedImages(cli, to) : [undefined, ""];
   if (fromConfig.apps === undefined && fromExport === undefined) {
     process.stdout.write(
       `version ${to} does not show its app list (secret or absent); using its imagePins\n`,
@@ -137,10 +110,13 @@ export async function rollback(argv: readonly string[]): Promise<void> {
   for (const app of plan.undefinedNow) {
     process.stdout.write(`skipping ${app}: version ${to} had it but ${stackFile} no longer defines it\n`);
   }
-  for (const command of plan.commands) await stream(command);
+  for (const command of plan.commands) await cli.stream(command);
   process.stdout.write(
-    `\nRolled stack ${stack} back to the images of version ${to}. Commit ${stackFile} to keep the ` +
-      `rollback.\nTo undo, remove the pins (pulumi config rm --stack ${stack} ` +
-      `--path 'hcloud-deploy:imagePins.<app>', or revert ${stackFile}) and deploy.\n`,
+    stack === LOCAL_STACK
+      ? `\nRolled stack ${stack} back to the images of version ${to}. npm run local:up keeps these pins; ` +
+          `npm run local:up -- --roll-forward deploys the sources again.\n`
+      : `\nRolled stack ${stack} back to the images of version ${to}. Commit ${stackFile} to keep the ` +
+          `rollback.\nTo undo, remove the pins (pulumi config rm --stack ${stack} ` +
+          `--path 'hcloud-deploy:imagePins.<app>', or revert ${stackFile}) and deploy.\n`,
   );
 }

@@ -21,6 +21,10 @@ packages=(
   zstd
   curl
   jq
+  haproxy         # the emulator's load balancers: one HAProxy per hcloud Load Balancer, in its own netns
+  openssl         # the emulator's managed certificates (self-signed, issued at once)
+  caddy           # the host proxy; simulated hosts share the machine's /usr, so it is installed here once
+  dnsmasq-base    # a resolver in the root namespace answering a test name (outbound DNS from app containers)
   debootstrap     # the benchmark's realistic image: Debian minbase and python3 root filesystems (cached)
 )
 
@@ -60,7 +64,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$
 
 # Belt and braces for hosts with a live init system that ignored the policy.
 if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-  for unit in docker.socket docker.service containerd.service ssh.service ssh.socket docker-registry.service; do
+  for unit in docker.socket docker.service containerd.service ssh.service ssh.socket docker-registry.service haproxy.service caddy.service; do
     if systemctl is-active --quiet "$unit"; then
       log "stopping and disabling $unit (the harness runs its own daemons)"
       systemctl disable --now "$unit" >&2 || true

@@ -2,7 +2,8 @@
 # Everything the project tests, from a fresh machine: the README's test command and what .ci/run calls.
 # Installs what the tests need (Debian packages, npm packages, the Pulumi toolchain), then runs lint,
 # type checks, unit tests (actionlint included), integration tests on simulated IPv6-only hosts, and the
-# end-to-end run of the real Pulumi engine. Needs root (network namespaces, daemons, apt).
+# fault suite and the end-to-end run of the real Pulumi engine. Needs root (network namespaces, daemons,
+# apt).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -26,6 +27,14 @@ npm run test:integration
 step "Pulumi toolchain"
 if toolchain=$(bash scripts/pulumi-toolchain.sh | tail -n 1); then
   export PATH="$toolchain:$PATH"
+else
+  toolchain=""
+  echo "the Pulumi CLI and plugins could not be provided (see the output above)" >&2
+fi
+# The fault cases that need the engine say so and are skipped without one.
+step "fault suite"
+npm run test:faults
+if [[ -n $toolchain ]]; then
   step "end-to-end tests"
   npm run test:e2e
 else

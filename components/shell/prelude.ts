@@ -41,8 +41,52 @@ export const PATHS = {
   appConfig: "/etc/hcloud-deploy",
   /** Host: throwaway Docker client configs for registry logins, on tmpfs. */
   pullConfig: "/run/hcloud-deploy-pull",
+  /** Host: lock between image loads/pulls (shared) and the dangling-image prune (exclusive), on tmpfs. */
+  imageLock: "/run/hcloud-deploy.images.lock",
   /** Deployer: the private working directory of a delivery, under $TMPDIR. */
   deployerWork: "hcloud-deploy",
+  /** Host: held while a script picks a container address or changes the proxy's config. */
+  hostLock: "/run/hcloud-deploy.lock",
+} as const;
+
+/**
+ * The host proxy: Caddy from the distribution's packages, configured only through its admin API on a
+ * unix socket (never a TCP port). Its config changes are autosaved and `caddy run --resume` reloads them,
+ * so the routes survive restarts. Tools (status, logs) read the same names.
+ */
+export const PROXY = {
+  /** Caddy's admin API. Requests over it need an empty Host header (`curl -H 'Host: '`). */
+  adminSocket: "/run/caddy/admin.sock",
+  /** The config Caddy starts from when it has none autosaved yet (admin socket, TLS issuer, no routes). */
+  baseConfig: "/etc/caddy/hcloud-deploy.json",
+  /** systemd drop-in that runs the packaged caddy.service with --resume on the base config. */
+  unitDropIn: "/etc/systemd/system/caddy.service.d/hcloud-deploy.conf",
+  /** The server on :443 (and :80 for redirects) that every app with domains shares (app names have no dot). */
+  httpsServer: "hcloud-deploy.https",
+} as const;
+
+/** Names of one app's objects in the proxy's config. */
+export function proxyNames(app: string) {
+  return {
+    /** Key of the app's own server under apps.http.servers (apps without domains). */
+    server: `hcloud-deploy-${app}`,
+    /** `@id` of the app's route: its listener or host matcher and its handler. */
+    route: `hcloud-deploy-${app}`,
+    /** `@id` of the app's reverse_proxy handler: PATCH /id/<this>/upstreams switches versions. */
+    upstream: `hcloud-deploy-${app}-proxy`,
+  };
+}
+
+/**
+ * The Docker network apps run on, one per host: apps publish no host ports, only the proxy reaches them.
+ * Containers get a fixed IPv4 address on it (the proxy's upstream survives restarts) and a ULA IPv6
+ * address, NATed to the host's address on the way out.
+ */
+export const APP_NETWORK = {
+  name: "hcloud-deploy",
+  bridge: "hcd0",
+  ipv4Subnet: "172.30.0.0/24",
+  ipv6Subnet: "fd68:6364::/64",
 } as const;
 
 /** One app's image on one host: what every delivery stage talks about. */
@@ -68,3 +112,11 @@ export function sayFunction(appWord: string, hostWord: string): string {
 
 /** Shell line defining `fail`: says its message on stderr and exits 1 (needs `say`). */
 export const FAIL_FUNCTION = `fail() { say "$*" >&2; exit 1; }`;
+
+/**
+ * Shell lines (sh) that take the shared side of the host's image lock: image loads and pulls hold it
+ * until the image carries its tag, so a concurrent dangling-image prune cannot take an image that is
+ * still untagged. Released when the script exits.
+ */
+export const SHARED_IMAGE_LOCK = `exec 9>${PATHS.imageLock}
+flock -s 9`;

@@ -1,4 +1,4 @@
-import { FAIL_FUNCTION, HostImage, PATHS, sayFunction, shQuote } from "./prelude";
+import { FAIL_FUNCTION, HostImage, PATHS, SHARED_IMAGE_LOCK, sayFunction, shQuote } from "./prelude";
 import { deployerSsh, onHost, SshTarget } from "./ssh";
 
 export interface RegistryPullArgs extends HostImage {
@@ -29,6 +29,8 @@ if ! login=$(docker --config "$cfg" login --username ${shQuote(username)} --pass
   say "login to ${server} failed (is the pull token valid and allowed read:packages?): $(printf '%s' "$login" | tr '\\n' ' ')" >&2
   exit 1
 fi
+# A prune on the host waits while the image is pulled and tagged.
+${SHARED_IMAGE_LOCK}
 if ! pulled=$(docker --config "$cfg" pull -q "$ref" 2>&1); then
   pulled=$(printf '%s' "$pulled" | tr '\\n' ' ' | cut -c1-300)
   case $pulled in

@@ -1,13 +1,17 @@
 import * as crypto from "crypto";
-import { FAIL_FUNCTION, LABELS, PATHS, sayFunction, shQuote } from "./prelude";
+import { APP_NETWORK, LABELS, shQuote } from "./prelude";
 
 export interface ServiceSpec {
   readonly app: string;
   readonly hostName: string;
   /** Image reference on the host (the delivery's host tag). */
   readonly image: string;
+  /** Port the app listens on inside its container. */
   readonly port: number;
+  /** Port the proxy serves the app on (apps without domains). */
   readonly hostPort: number;
+  /** Host names the proxy serves over HTTPS (80 redirects); empty for plain HTTP on hostPort. */
+  readonly domains: readonly string[];
   readonly memory: string;
   readonly cpus: number;
   readonly restart: string;
@@ -16,6 +20,8 @@ export interface ServiceSpec {
     readonly timeoutSeconds: number;
     readonly intervalSeconds: number;
   };
+  /** Upper bound for requests in flight to the old version to finish, in seconds. */
+  readonly drainSeconds: number;
   /** Plain (non-secret) environment: part of the settings hash, delivered with the env file. */
   readonly env: Readonly<Record<string, string>>;
   /**
@@ -24,11 +30,18 @@ export interface ServiceSpec {
    * even when both have the same settings (a replaced server, say).
    */
   readonly instance: string;
+  /** Releases of the app kept on the host after a rollout (see pruneScript); not part of the settings. */
+  readonly keepImages: number;
 }
 
-/** Content hash of the settings (not the host, not the instance): a trigger of the service. */
-export function settingsHash(spec: Omit<ServiceSpec, "instance"> & { instance?: string }): string {
-  const { hostName: _hostName, instance: _instance, ...settings } = spec;
+/**
+ * Content hash of what the container runs with: image, port, limits, restart policy, health check, plain
+ * env. Not the host, the instance, or how the proxy reaches it (port, domains, drain): those change the
+ * route, never the container.
+ */
+export function settingsHash(spec: Omit<ServiceSpec, "instance" | "hostName">): string {
+  const { app, image, port, memory, cpus, restart, health, env } = spec;
+  const settings = { app, image, port, memory, cpus, restart, health, env };
   return crypto.createHash("sha256").update(JSON.stringify(settings)).digest("hex").slice(0, 12);
 }
 
@@ -45,27 +58,15 @@ export function envFileContent(env: Readonly<Record<string, string>>): string {
 }
 
 /**
- * Converges the app's container on the host (stdin: the env file, secrets included; written 0600).
- * Health-gated: a candidate with the new revision must answer its check before the running container
- * is stopped; if it never does, the running one is untouched and the script fails naming app, host and
- * check. Idempotent: a container already at this revision is left alone.
+ * Shell functions about the app's containers: running, healthy (polls a URL), dial_of (the address:port
+ * the proxy dials), free_address (a fixed address on the apps' network nobody holds, even stopped) and
+ * explain (the last line of an error, naming a full disk as such).
  */
-export function serviceScript(spec: ServiceSpec): string {
-  const settings = settingsHash(spec);
-  const check = `GET ${spec.health.path} on port ${spec.port}`;
-  const runArgs = [
-    `--env-file "$env_file"`,
-    `--memory ${shQuote(spec.memory)}`,
-    `--cpus ${shQuote(spec.cpus)}`,
-    `--label ${LABELS.app}=${shQuote(spec.app)}`,
-    `--label ${LABELS.instance}=${shQuote(spec.instance)}`,
-    `--label "${LABELS.revision}=$revision"`,
-  ].join(" ");
-  return `set -eu
-app=${shQuote(spec.app)} image=${shQuote(spec.image)}
-${sayFunction('"$app"', shQuote(spec.hostName))}
-${FAIL_FUNCTION}
-running() { [ "$(docker inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+export function containerFunctions(spec: Pick<ServiceSpec, "health">): string {
+  const network = `index .NetworkSettings.Networks ${JSON.stringify(APP_NETWORK.name)}`;
+  const fixedAddress = `{{with ${network}}}{{with .IPAMConfig}}{{.IPv4Address}}{{end}}{{end}}`;
+  const prefix = APP_NETWORK.ipv4Subnet.replace(/\.0\/24$/, ".");
+  return `running() { [ "$(docker inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
 
 # healthy URL SECONDS CONTAINER: polls until a 2xx/3xx answer; sets $last to the last failure.
 healthy() {
@@ -80,74 +81,27 @@ healthy() {
   done
 }
 
-# A run cut off in the middle of a swap leaves the old container as -previous: put it back first.
-if ! docker inspect "$app" >/dev/null 2>&1 && docker inspect "$app-previous" >/dev/null 2>&1; then
-  docker rename "$app-previous" "$app" && docker start "$app" >/dev/null
-fi
-
-umask 077
-dir=${PATHS.appConfig}/$app
-mkdir -p "$dir"
-cat > "$dir/env.new"
-revision=${settings}-$(sha256sum < "$dir/env.new" | cut -c1-12)
-env_file=$dir/$revision.env
-mv "$dir/env.new" "$env_file"
-
-current=$(docker inspect --format '{{index .Config.Labels "${LABELS.revision}"}}/{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
-if [ "$current" = "$revision/"${shQuote(spec.instance)} ] && running "$app"; then
-  say "revision $revision already running"
-  exit 0
-fi
-
-say "starting candidate $revision from $image"
-docker rm -f "$app-candidate" >/dev/null 2>&1 || true
-docker run -d --name "$app-candidate" ${runArgs} "$image" >/dev/null
-candidate_ip=$(docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$app-candidate")
-if ! healthy "http://$candidate_ip:${spec.port}${spec.health.path}" ${spec.health.timeoutSeconds} "$app-candidate"; then
-  docker logs --tail 20 "$app-candidate" >&2 2>&1 || true
-  docker rm -f "$app-candidate" >/dev/null
-  rm -f "$env_file"
-  fail "health check ${check} did not pass within ${spec.health.timeoutSeconds}s ($last); the previous version keeps serving"
-fi
-docker rm -f "$app-candidate" >/dev/null
-
-# Swap: the old container steps aside (kept until the new one answers on the published port).
-if docker inspect "$app" >/dev/null 2>&1; then
-  docker rename "$app" "$app-previous"
-  docker stop --time 10 "$app-previous" >/dev/null
-fi
-restore() {
-  docker rm -f "$app" >/dev/null 2>&1 || true
-  if docker inspect "$app-previous" >/dev/null 2>&1; then
-    docker rename "$app-previous" "$app" && docker start "$app" >/dev/null
-  fi
-  rm -f "$env_file"
-  fail "$1; the previous version was restored"
-}
-docker run -d --name "$app" --restart ${shQuote(spec.restart)} -p ${spec.hostPort}:${spec.port} ${runArgs} "$image" >/dev/null ||
-  restore "docker run failed"
-healthy "http://[::1]:${spec.hostPort}${spec.health.path}" 30 "$app" ||
-  restore "health check ${check} failed on the published port ${spec.hostPort} ($last)"
-docker rm -f "$app-previous" >/dev/null 2>&1 || true
-find "$dir" -name '*.env' ! -name "$revision.env" -delete
-say "revision $revision serving on port ${spec.hostPort}"
-`;
+dial_of() {
+  dial_ip=$(docker inspect --format ${shQuote(fixedAddress)} "$1" 2>/dev/null || true)
+  [ -n "$dial_ip" ] && echo "$dial_ip:$port"
 }
 
-/**
- * Removes the app's container, but only when this resource started it: during a replacement the new
- * resource's container is already serving when the old resource is deleted.
- */
-export function serviceRemoveScript(spec: ServiceSpec): string {
-  return `set -eu
-app=${shQuote(spec.app)}
-instance=$(docker inspect --format '{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
-if [ "$instance" = ${shQuote(spec.instance)} ]; then
-  docker rm -f "$app" "$app-previous" "$app-candidate" >/dev/null 2>&1 || true
-  rm -rf "${PATHS.appConfig}/$app"
-  echo "hcloud-deploy: removed $app"
-else
-  echo "hcloud-deploy: $app was started by another deployment; left in place"
-fi
-`;
+free_address() {
+  used=$(docker ps -aq --filter label=${LABELS.app} | xargs -r docker inspect --format ${shQuote(fixedAddress)})
+  used="$used $(docker network inspect --format '{{range .Containers}}{{.IPv4Address}} {{end}}' ${APP_NETWORK.name} | sed 's|/[0-9]*||g')"
+  n=2
+  while [ $n -lt 255 ]; do
+    case " $(echo $used) " in *" ${prefix}$n "*) n=$((n + 1)) ;; *) echo "${prefix}$n"; return 0 ;; esac
+  done
+  fail "no free address left on the Docker network ${APP_NETWORK.name}"
+}
+
+explain() {
+  # Docker's own reason, where it gave one; its usage hints ("See 'docker run --help'") say nothing.
+  explained=$(printf '%s\\n' "$1" | tr -d '\\r' | grep -v -e '^ *$' -e "docker run --help" | tail -n 1)
+  case $1 in
+    *"no space left on device"* | *"No space left on device"*) printf 'disk full (%s)' "$explained" ;;
+    *) printf '%s' "$explained" ;;
+  esac
+}`;
 }

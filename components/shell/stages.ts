@@ -1,4 +1,4 @@
-import { PATHS, sayFunction, shQuote } from "./prelude";
+import { PATHS, SHARED_IMAGE_LOCK, sayFunction, shQuote } from "./prelude";
 import { CONNECT_TIMEOUT_SECONDS } from "./ssh";
 
 /**
@@ -194,6 +194,8 @@ if [ "$actual" != "$2" ]; then
   say "checksum mismatch (expected $2, got $actual): the transfer was cut off or corrupted; nothing was loaded" >&2
   exit ${STREAM_BROKEN}
 fi
+# A prune on the host waits while the image is loaded and tagged.
+${SHARED_IMAGE_LOCK}
 if ! loaded=$(zstd -dcq "$data" | docker load 2>&1); then
   loaded=$(printf '%s' "$loaded" | tr '\\n' ' ' | cut -c1-300)
   case $loaded in
@@ -216,7 +218,7 @@ docker tag "$3" ${shQuote(image.hostTag)}
 
 /** Tag ($1 image ID): the host holds the image under another name; give it the host tag. */
 export function tagScript(image: StageImage): string {
-  return `set -eu\ndocker tag "$1" ${shQuote(image.hostTag)}\n`;
+  return `set -eu\n${SHARED_IMAGE_LOCK}\ndocker tag "$1" ${shQuote(image.hostTag)}\n`;
 }
 
 /** Clean-up ($1 token) after an interrupted delivery: its relay key, stream and control files. */

@@ -8,7 +8,7 @@ export function timestamp(): string {
 
 export interface ActionTarget {
   id: number;
-  type: "server" | "primary_ip" | "firewall";
+  type: "server" | "primary_ip" | "firewall" | "network" | "load_balancer" | "certificate";
 }
 
 /**
@@ -37,4 +37,22 @@ export function recordAction(
 
 export function renderAction(action: ActionRecord): Record<string, unknown> {
   return { ...action, progress: 100 };
+}
+
+/**
+ * For changes to networks and load balancers: brings the backend in line, then records the action,
+ * failed with the backend's reason if it could not.
+ */
+export async function syncedAction(
+  context: { store: StateStore; cloud: { sync(): Promise<void> } },
+  command: string,
+  targets: ActionTarget[],
+): Promise<ActionRecord> {
+  try {
+    await context.cloud.sync();
+    return recordAction(context.store, command, targets);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return recordAction(context.store, command, targets, { code: "action_failed", message });
+  }
 }

@@ -45,6 +45,17 @@ export const LOCATIONS: Location[] = [
     longitude: 24.938379,
     network_zone: "eu-central",
   },
+  // Another network zone, so what may not cross zones (private networks, load balancers) can be tried.
+  {
+    id: 4,
+    name: "ash",
+    description: "Ashburn, VA",
+    country: "US",
+    city: "Ashburn, VA",
+    latitude: 39.045821,
+    longitude: -77.487073,
+    network_zone: "us-east",
+  },
 ];
 
 export type Architecture = "x86" | "arm";

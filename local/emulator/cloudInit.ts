@@ -1,10 +1,15 @@
 import { parse } from "yaml";
+import type { HostFile } from "../simhostFiles";
 
 /** What a simulated host takes from the program's cloud-config document. */
 export interface HostCloudConfig {
   hostKey: { privateKey: string; publicKey: string };
   /** `ssh_authorized_keys` of the document, for root next to the server's ssh_keys. */
   authorizedKeys: string[];
+  /** `write_files` of the document (path, content, permissions; default permissions 0644). */
+  files: HostFile[];
+  /** Names of the `packages` the document installs. */
+  packages: string[];
 }
 
 export type CloudInitResult = { ok: true; config: HostCloudConfig } | { ok: false; problems: string[] };
@@ -35,9 +40,30 @@ function hostKeyOf(document: Document, problems: string[]): HostCloudConfig["hos
 }
 
 /** `packages` entries are names or [name, version] pairs. */
-function installsDocker(document: Document): boolean {
+function packagesOf(document: Document): string[] {
   const packages = Array.isArray(document.packages) ? (document.packages as unknown[]) : [];
-  return packages.some((entry) => (Array.isArray(entry) ? entry[0] : entry) === "docker.io");
+  return packages.map((entry) => String(Array.isArray(entry) ? entry[0] : entry));
+}
+
+function filesOf(document: Document, problems: string[]): HostFile[] {
+  const files = document.write_files ?? [];
+  if (!Array.isArray(files)) {
+    problems.push("write_files must be a list");
+    return [];
+  }
+  return files.flatMap((file: Record<string, unknown>) => {
+    if (typeof file?.path !== "string" || typeof (file.content ?? "") !== "string") {
+      problems.push("every write_files entry needs a path and text content");
+      return [];
+    }
+    return [
+      {
+        path: file.path,
+        content: String(file.content ?? ""),
+        permissions: String(file.permissions ?? "0644"),
+      },
+    ];
+  });
 }
 
 function disablesPasswords(document: Document): boolean {
@@ -74,9 +100,12 @@ export function parseCloudInit(userData: string): CloudInitResult {
   const doc = document as Document;
   const problems: string[] = [];
   const hostKey = hostKeyOf(doc, problems);
-  if (!installsDocker(doc)) problems.push("docker is not installed: packages must contain docker.io");
+  const packages = packagesOf(doc);
+  if (!packages.includes("docker.io"))
+    problems.push("docker is not installed: packages must contain docker.io");
   if (!disablesPasswords(doc)) problems.push("SSH password login is not disabled: set ssh_pwauth: false");
   const authorizedKeys = authorizedKeysOf(doc, problems);
+  const files = filesOf(doc, problems);
   if (problems.length > 0 || !hostKey) return { ok: false, problems };
-  return { ok: true, config: { hostKey, authorizedKeys } };
+  return { ok: true, config: { hostKey, authorizedKeys, files, packages } };
 }

@@ -1,6 +1,8 @@
 import * as http from "http";
 import { AddressInfo } from "net";
 import { Body } from "./body";
+import { InMemoryLoadBalancerBackend, LoadBalancerBackend } from "./cloudBackend";
+import { CloudSync } from "./cloudSync";
 import { ApiError } from "./errors";
 import { HostBackend } from "./hostBackend";
 import { parseIpv6Pool } from "./ipv6";
@@ -16,6 +18,8 @@ export const DEFAULT_IPV6_POOL = "fd5e::/32";
 
 export interface EmulatorOptions {
   hosts: HostBackend;
+  /** Materialises private networks and load balancers; by default nothing is started. */
+  loadBalancers?: LoadBalancerBackend;
   /** 0 (the default) picks a free port. */
   port?: number;
   listen?: string;
@@ -34,7 +38,7 @@ export interface RunningEmulator {
   /** What HCLOUD_ENDPOINT / hcloud:endpoint must be set to. */
   readonly endpoint: string;
   readonly store: StateStore;
-  /** Stops listening and stops every host the backend started; the state file stays. */
+  /** Stops listening and stops every host, network and load balancer it started; the state file stays. */
   close(): Promise<void>;
 }
 
@@ -72,6 +76,11 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const log = options.log ?? (() => undefined);
   const store = StateStore.open(parseIpv6Pool(options.ipv6Pool ?? DEFAULT_IPV6_POOL), options.stateFile);
   await restoreHosts(store, options.hosts, log);
+  const cloud = new CloudSync(() => store.state, options.loadBalancers ?? new InMemoryLoadBalancerBackend());
+  // Like the hosts, networks and load balancers come back from the state; a failure is logged, not fatal.
+  await cloud
+    .sync()
+    .catch((error: Error) => log(`restoring networks and load balancers failed: ${error.message}`));
 
   async function handle(request: http.IncomingMessage): Promise<Reply> {
     const method = request.method ?? "GET";
@@ -87,7 +96,14 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     checkToken(request.headers.authorization, options.token);
     const { handler, params } = route(API_ROUTES, method, url.pathname.slice(API_PREFIX.length));
     const body = await readBody(request);
-    const reply = await handler({ params, query: url.searchParams, body, store, hosts: options.hosts });
+    const reply = await handler({
+      params,
+      query: url.searchParams,
+      body,
+      store,
+      hosts: options.hosts,
+      cloud,
+    });
     if (method !== "GET") store.save();
     return reply;
   }
@@ -118,6 +134,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await cloud.close();
       await options.hosts.close();
     },
   };

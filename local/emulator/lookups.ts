@@ -1,5 +1,13 @@
 import { ApiError, notFound } from "./errors";
-import { EmulatorState, FirewallRecord, PrimaryIpRecord, ServerRecord } from "./state";
+import {
+  CertificateRecord,
+  EmulatorState,
+  FirewallRecord,
+  LoadBalancerRecord,
+  NetworkRecord,
+  PrimaryIpRecord,
+  ServerRecord,
+} from "./state";
 
 export function requireServer(state: EmulatorState, id: number): ServerRecord {
   const server = state.servers.find((candidate) => candidate.id === id);
@@ -42,4 +50,34 @@ export function assertHasNoIpv6(state: EmulatorState, server: ServerRecord): voi
   if (state.primaryIps.some((ip) => ip.assigneeId === server.id)) {
     throw new ApiError(422, "server_has_ipv6", `server ${server.id} already has an IPv6 primary IP`);
   }
+}
+
+export function requireNetwork(state: EmulatorState, id: number): NetworkRecord {
+  const network = state.networks.find((candidate) => candidate.id === id);
+  if (!network) throw notFound("network", id);
+  return network;
+}
+
+export function requireLoadBalancer(state: EmulatorState, id: number): LoadBalancerRecord {
+  const lb = state.loadBalancers.find((candidate) => candidate.id === id);
+  if (!lb) throw notFound("load balancer", id);
+  return lb;
+}
+
+export function requireCertificate(state: EmulatorState, id: number): CertificateRecord {
+  const certificate = state.certificates.find((candidate) => candidate.id === id);
+  if (!certificate) throw notFound("certificate", id);
+  return certificate;
+}
+
+/** The network a load balancer is attached to, and its address there (it is in at most one). */
+export function networkOfLoadBalancer(
+  state: EmulatorState,
+  lb: LoadBalancerRecord,
+): { network: NetworkRecord; ip: string } | undefined {
+  for (const network of state.networks) {
+    const attachment = network.attachments.find((a) => a.kind === "load_balancer" && a.id === lb.id);
+    if (attachment) return { network, ip: attachment.ip };
+  }
+  return undefined;
 }

@@ -3,11 +3,15 @@
  *   node -r ts-node/register local/emulator/main.ts --port 4567 --state .pulumi-local/hcloud.json
  * stdout gets one line, the endpoint for HCLOUD_ENDPOINT, once it listens; stderr gets the request log.
  */
+import { startSimNetwork } from "../privateNetwork";
 import { startSimHost } from "../simhost";
+import { startSimLoadBalancer } from "../simLoadBalancer";
 import { USAGE, parseCli } from "./cli";
 import { startEmulator } from "./emulator";
+import { LoadBalancerBackend } from "./cloudBackend";
 import { HostBackend, InMemoryHostBackend } from "./hostBackend";
 import { SimHostBackend } from "./simhostBackend";
+import { SimLbBackend } from "./simLbBackend";
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -20,12 +24,20 @@ async function main(): Promise<void> {
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
-  const hosts: HostBackend =
-    cli.hosts === "sim"
-      ? new SimHostBackend(startSimHost, { insecureRegistries: cli.insecureRegistries })
-      : new InMemoryHostBackend();
+  let hosts: HostBackend = new InMemoryHostBackend();
+  let loadBalancers: LoadBalancerBackend | undefined;
+  if (cli.hosts === "sim") {
+    const simHosts = new SimHostBackend(startSimHost, { insecureRegistries: cli.insecureRegistries });
+    hosts = simHosts;
+    loadBalancers = new SimLbBackend({
+      startNetwork: startSimNetwork,
+      startLoadBalancer: startSimLoadBalancer,
+      serverNetns: (id) => simHosts.netnsOf(id),
+    });
+  }
   const emulator = await startEmulator({
     hosts,
+    loadBalancers,
     port: cli.port,
     listen: cli.listen,
     token: cli.token,

@@ -7,6 +7,7 @@ import {
   renderServerType,
 } from "./catalog";
 import { parseLabelSelector } from "./labels";
+import { serverLoadBalancers, serverPrivateNet } from "./renderCloud";
 import { EmulatorState, FirewallRecord, PrimaryIpRecord, ServerRecord, SshKeyRecord } from "./state";
 
 /**
@@ -106,7 +107,7 @@ export function renderServer(server: ServerRecord, state: EmulatorState): Json {
         .filter((firewall) => firewallAppliesTo(firewall, server))
         .map((firewall) => ({ id: firewall.id, status: "applied" })),
     },
-    private_net: [],
+    private_net: serverPrivateNet(server, state),
     server_type: renderServerType(serverType),
     location: locationJson(server.locationName),
     image: renderImage(image),
@@ -121,7 +122,7 @@ export function renderServer(server: ServerRecord, state: EmulatorState): Json {
     protection: { delete: server.deleteProtection, rebuild: server.rebuildProtection },
     labels: server.labels,
     volumes: [],
-    load_balancers: [],
+    load_balancers: serverLoadBalancers(server, state),
     primary_disk_size: server.primaryDiskSize,
     placement_group: null,
   };

@@ -1,4 +1,5 @@
 import { Body } from "./body";
+import { CloudSync } from "./cloudSync";
 import { ApiError, invalidInput } from "./errors";
 import { HostBackend } from "./hostBackend";
 import { StateStore } from "./store";
@@ -9,6 +10,8 @@ export interface RequestContext {
   body: Body;
   store: StateStore;
   hosts: HostBackend;
+  /** Networks and load balancers: call sync() after changing them. */
+  cloud: CloudSync;
 }
 
 export interface Reply {

@@ -1,6 +1,11 @@
 import { actionRoutes } from "./handlers/actions";
+import { attachmentRoutes } from "./handlers/attachments";
 import { catalogRoutes } from "./handlers/catalog";
+import { certificateRoutes } from "./handlers/certificates";
 import { firewallRoutes } from "./handlers/firewalls";
+import { loadBalancerActionRoutes } from "./handlers/loadBalancerActions";
+import { loadBalancerRoutes } from "./handlers/loadBalancers";
+import { networkRoutes } from "./handlers/networks";
 import { primaryIpRoutes } from "./handlers/primaryIps";
 import { serverActionRoutes } from "./handlers/serverActions";
 import { serverRoutes } from "./handlers/servers";
@@ -14,6 +19,11 @@ export const API_ROUTES: Route[] = [
   ...firewallRoutes,
   ...serverRoutes,
   ...serverActionRoutes,
+  ...networkRoutes,
+  ...attachmentRoutes,
+  ...loadBalancerRoutes,
+  ...loadBalancerActionRoutes,
+  ...certificateRoutes,
   ...catalogRoutes,
   ...actionRoutes,
 ];

@@ -113,7 +113,7 @@ function autoDeletePrimaryIp(store: StateStore, server: ServerRecord): PrimaryIp
 
 /**
  * Removes the server and undoes its cross-references the way the real API does (auto-delete primary IPs
- * go, others are unassigned; firewalls detach), then stops the host. The provider does not tolerate a
+ * go, others are unassigned; firewalls, networks and load balancers let go of it), then stops the host. The provider does not tolerate a
  * 404 on this DELETE, so the record is gone before the host stop is awaited.
  */
 export async function deleteServer(
@@ -130,6 +130,11 @@ export async function deleteServer(
       (target) => !(target.type === "server" && target.serverId === server.id),
     );
   }
+  // Its network attachments and load balancer targets go with it (the provider tolerates either).
+  for (const network of state.networks) {
+    network.attachments = network.attachments.filter((a) => !(a.kind === "server" && a.id === server.id));
+  }
+  for (const lb of state.loadBalancers) lb.targets = lb.targets.filter((t) => t.serverId !== server.id);
   store.save();
   const target = [{ id: server.id, type: "server" as const }];
   try {

@@ -2,6 +2,9 @@ import type { SimHost, SimHostSpec } from "../simhost";
 import { parseCloudInit } from "./cloudInit";
 import { HostBackend, HostSpec } from "./hostBackend";
 
+/** Packages whose unit a simulated host can run (the others are the machine's, or not services). */
+const SUPERVISED_PACKAGES = ["caddy"];
+
 export type StartSimHost = (spec: SimHostSpec) => Promise<SimHost>;
 
 export interface SimHostBackendOptions {
@@ -34,6 +37,9 @@ export function simHostSpecOf(server: HostSpec, options: SimHostBackendOptions =
     authorizedKeys: [...new Set([...server.authorizedKeys, ...parsed.config.authorizedKeys])],
     hostKey: parsed.config.hostKey,
     insecureRegistries: options.insecureRegistries,
+    files: parsed.config.files,
+    // Installing caddy enables its unit, as the Debian package does.
+    enabledUnits: parsed.config.packages.filter((p) => SUPERVISED_PACKAGES.includes(p)),
   };
 }
 
@@ -51,6 +57,11 @@ export class SimHostBackend implements HostBackend {
     this.hosts.set(server.id, host);
     // sshd and Docker are up: that is what this host's cloud-init amounts to, so it has finished.
     await host.exec("mkdir -p /var/lib/cloud/instance && touch /var/lib/cloud/instance/boot-finished");
+  }
+
+  /** The namespace of the server's running host, where its private networks plug in. */
+  netnsOf(serverId: number): string | undefined {
+    return this.hosts.get(serverId)?.netns;
   }
 
   async delete(serverId: number): Promise<void> {

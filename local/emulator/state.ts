@@ -82,7 +82,103 @@ export interface ActionRecord {
   error: { code: string; message: string } | null;
 }
 
-export type IdKind = "action" | "sshKey" | "primaryIp" | "firewall" | "server";
+export interface SubnetRecord {
+  type: "cloud" | "server";
+  ipRange: string;
+  networkZone: string;
+}
+
+/** A server or load balancer in a network; the network owns the attachment. */
+export interface NetworkAttachment {
+  kind: "server" | "load_balancer";
+  id: number;
+  ip: string;
+}
+
+export interface NetworkRecord {
+  id: number;
+  name: string;
+  ipRange: string;
+  labels: Labels;
+  created: string;
+  deleteProtection: boolean;
+  exposeRoutesToVswitch: boolean;
+  subnets: SubnetRecord[];
+  attachments: NetworkAttachment[];
+}
+
+/** Stored as the API shows it, because services are echoed back exactly as they were sent. */
+export interface LoadBalancerService {
+  protocol: "http" | "https" | "tcp";
+  listen_port: number;
+  destination_port: number;
+  proxyprotocol: boolean;
+  health_check: {
+    protocol: "http" | "https" | "tcp";
+    port: number;
+    interval: number;
+    timeout: number;
+    retries: number;
+    http: {
+      domain: string | null;
+      path: string;
+      response: string;
+      status_codes: string[];
+      tls: boolean;
+    } | null;
+  };
+  http: {
+    cookie_name: string;
+    cookie_lifetime: number;
+    certificates: number[];
+    redirect_http: boolean;
+    sticky_sessions: boolean;
+    timeout_idle: number;
+  } | null;
+}
+
+export interface LoadBalancerTargetRecord {
+  type: "server";
+  serverId: number;
+  usePrivateIp: boolean;
+}
+
+export interface LoadBalancerRecord {
+  id: number;
+  name: string;
+  typeName: string;
+  locationName: string;
+  labels: Labels;
+  created: string;
+  deleteProtection: boolean;
+  algorithm: "round_robin" | "least_connections";
+  /** A documentation address (TEST-NET-3): reported, never configured or routed anywhere. */
+  ipv4: string;
+  /** `<network>::/64` from the IPv6 pool; the load balancer answers on its `::1`. */
+  ipv6Network: string;
+  publicInterface: boolean;
+  services: LoadBalancerService[];
+  targets: LoadBalancerTargetRecord[];
+}
+
+export interface CertificateRecord {
+  id: number;
+  name: string;
+  labels: Labels;
+  type: "uploaded" | "managed";
+  /** PEM; for managed certificates one the emulator issued itself. */
+  certificate: string;
+  /** Never returned by the API; the load balancer's proxy needs it. */
+  privateKey: string;
+  domainNames: string[];
+  created: string;
+  notValidBefore: string;
+  notValidAfter: string;
+  fingerprint: string;
+}
+
+export type IdKind =
+  "action" | "sshKey" | "primaryIp" | "firewall" | "server" | "network" | "loadBalancer" | "certificate";
 
 export interface EmulatorState {
   version: 1;
@@ -93,6 +189,9 @@ export interface EmulatorState {
   primaryIps: PrimaryIpRecord[];
   firewalls: FirewallRecord[];
   servers: ServerRecord[];
+  networks: NetworkRecord[];
+  loadBalancers: LoadBalancerRecord[];
+  certificates: CertificateRecord[];
   actions: ActionRecord[];
 }
 
@@ -100,12 +199,24 @@ export interface EmulatorState {
 export function emptyState(): EmulatorState {
   return {
     version: 1,
-    nextId: { sshKey: 1001, primaryIp: 2001, firewall: 3001, server: 4001, action: 9001 },
+    nextId: {
+      sshKey: 1001,
+      primaryIp: 2001,
+      firewall: 3001,
+      server: 4001,
+      network: 5001,
+      loadBalancer: 6001,
+      certificate: 7001,
+      action: 9001,
+    },
     nextIpv6Network: 1,
     sshKeys: [],
     primaryIps: [],
     firewalls: [],
     servers: [],
+    networks: [],
+    loadBalancers: [],
+    certificates: [],
     actions: [],
   };
 }

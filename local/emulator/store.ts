@@ -17,7 +17,10 @@ export class StateStore {
     if (!file || !fs.existsSync(file)) return new StateStore(emptyState(), pool, file);
     const loaded = JSON.parse(fs.readFileSync(file, "utf8")) as EmulatorState;
     if (loaded.version !== 1) throw new Error(`state file ${file} has version ${loaded.version}, expected 1`);
-    return new StateStore(loaded, pool, file);
+    // Files written before networks and load balancers existed lack their lists and ID counters.
+    const empty = emptyState();
+    const state = { ...empty, ...loaded, nextId: { ...empty.nextId, ...loaded.nextId } };
+    return new StateStore(state, pool, file);
   }
 
   nextId(kind: IdKind): number {

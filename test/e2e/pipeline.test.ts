@@ -8,8 +8,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
 import { run } from "../../local/exec";
+import { startProbe } from "../integration/probe";
+import { answers, endpoints, probeTargets } from "./endpoints";
 import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../../local/environment";
 import { HARNESS_STATE_ROOT } from "../../local/dockerd";
+import { api, waitForHealth } from "../integration/lbSupport";
 import {
   buildLocalImage,
   copyProject,
@@ -37,6 +40,10 @@ function pulumiMissingReason(): string | undefined {
 const skipReason = pulumiMissingReason();
 if (skipReason) process.stderr.write(`e2e SKIPPED: ${skipReason}\n`);
 const describeE2e = skipReason ? describe.skip : describe;
+// The committed local stack has no load balancer; HCD_E2E_LOAD_BALANCER=1 puts web behind one.
+const withLoadBalancer = process.env.HCD_E2E_LOAD_BALANCER === "1";
+const testLoadBalancer = withLoadBalancer ? test : test.skip;
+if (!withLoadBalancer) process.stderr.write("e2e: load balancer step SKIPPED: set HCD_E2E_LOAD_BALANCER=1\n");
 
 let work: string;
 let env: LocalEnv;
@@ -49,15 +56,6 @@ async function buildAndPin(names: string[]): Promise<Record<string, string>> {
     refs[app.name] = await buildLocalImage(work, app, env.info);
   await pinImages(STACK, refs, opts);
   return refs;
-}
-
-async function appUrls(): Promise<Record<string, string[]>> {
-  return JSON.parse(await pulumiOutput(["stack", "output", "--stack", STACK, "--json", "appUrls"], opts));
-}
-
-async function answers(url: string): Promise<string> {
-  const result = await run("curl", ["-sS", "-g", "--max-time", "5", url], { check: false });
-  return result.code === 0 ? result.stdout : `curl failed: ${result.stderr.trim()}`;
 }
 
 async function setSite(app: string, body: string): Promise<void> {
@@ -125,6 +123,13 @@ describeE2e("the local stack on the real Pulumi engine", () => {
       opts,
     );
     apps = localApps(path.join(work, `Pulumi.${STACK}.yaml`));
+    if (withLoadBalancer) {
+      expect(apps[0].name).toBe("web");
+      await pulumi(
+        ["config", "set", "--stack", STACK, "--path", "hcloud-deploy:apps[0].loadBalancer", "true"],
+        opts,
+      );
+    }
   }, 300_000);
 
   afterAll(async () => {
@@ -137,17 +142,38 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     await setSite("api", "api v1");
     await buildAndPin(["web", "api"]);
     await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e v1"], opts);
-    const urls = await appUrls();
-    expect(Object.keys(urls).sort()).toEqual(["api", "web"]);
-    expect(urls.web).toHaveLength(2);
-    expect(urls.api).toHaveLength(1);
-    for (const [app, list] of Object.entries(urls)) {
-      for (const url of list) {
-        expect(url).toMatch(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:\d+\/$/);
-        expect([url, await answers(url)]).toEqual([url, `${app} v1`]);
-      }
+    const all = await endpoints(STACK, opts);
+    expect(Object.keys(all).sort()).toEqual(["api", "web"]);
+    expect(all.web.map((e) => [e.host, e.url])).toEqual([
+      ["local-1", "https://web.hcd.test/"],
+      ["local-2", "https://web.hcd.test/"],
+    ]);
+    expect(all.api.map((e) => e.url)).toEqual([
+      expect.stringMatching(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:8080\/$/),
+    ]);
+    for (const [app, list] of Object.entries(all)) {
+      for (const e of list) expect([e.host, e.url, await answers(e)]).toEqual([e.host, e.url, `${app} v1`]);
     }
   }, 600_000);
+
+  testLoadBalancer(
+    "web answers through its load balancer's IPv6 once both targets pass the health check",
+    async () => {
+      const lbs = JSON.parse(
+        await pulumiOutput(["stack", "output", "--stack", STACK, "--json", "appLoadBalancers"], opts),
+      );
+      expect(Object.keys(lbs)).toEqual(["web"]);
+      expect(lbs.web.url).toMatch(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:80\/$/);
+      const lbList = await api(env.info.hcloudEndpoint, "GET", "/load_balancers");
+      const [lb] = lbList.body.load_balancers as { id: number; targets: { server: { id: number } }[] }[];
+      // New targets receive traffic after their first passing check (every 15 s by default).
+      const healthy = Object.fromEntries(lb.targets.map((t) => [t.server.id, "healthy"]));
+      expect(Object.keys(healthy)).toHaveLength(2);
+      await waitForHealth(env.info.hcloudEndpoint, lb.id, healthy, 60_000);
+      for (let i = 0; i < 10; i++) expect(await answers(lbs.web.url)).toBe("web v1");
+    },
+    120_000,
+  );
 
   test("preview --expect-no-changes passes right after", async () => {
     await pulumi(["preview", "--stack", STACK, "--expect-no-changes"], opts);
@@ -162,22 +188,39 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     expect(names).toEqual([
       "web-fan-out-ship",
       "web-on-local-1-delivery-load",
-      "web-on-local-1-service-run",
+      "web-on-local-1-service-rollout",
       "web-on-local-2-delivery-load",
-      "web-on-local-2-service-run",
+      "web-on-local-2-service-rollout",
     ]);
+    const probe = startProbe("e2e: one-app change", probeTargets(await endpoints(STACK, opts)), {
+      ratePerTarget: 20,
+    });
     await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e web v2"], opts);
-    const urls = await appUrls();
-    for (const url of urls.web) expect([url, await answers(url)]).toEqual([url, "web v2"]);
-    expect(await answers(urls.api[0])).toBe("api v1");
+    const counts = await probe.stop();
+    const all = await endpoints(STACK, opts);
+    for (const e of all.web) expect([e.host, await answers(e)]).toEqual([e.host, "web v2"]);
+    expect(await answers(all.api[0])).toBe("api v1");
+    expect(counts.failures).toEqual([]);
+    expect(counts.failed).toBe(0);
   }, 600_000);
 
   test("rollback to the previous version serves the old image without rebuilding or re-sending it", async () => {
     const history = JSON.parse(await pulumiOutput(["stack", "history", "--stack", STACK, "--json"], opts));
     const v1 = history.length - (history as { message: string }[]).findIndex((h) => h.message === "e2e v1");
-    const imagesBefore = (await run("docker", ["images", "-q"], { env: opts.env })).stdout;
+    // Sorted: images created in the same second come out in either order.
+    const images = async () =>
+      (await run("docker", ["images", "-q"], { env: opts.env })).stdout.split("\n").sort();
+    const imagesBefore = await images();
+    const targets = probeTargets(await endpoints(STACK, opts));
+    // What the probe itself sends to the hosts per request, measured alone for 3 s.
+    const quietBefore = await bytesToHosts();
+    const calibration = startProbe("e2e: calibration", targets, { ratePerTarget: 20, maxDurationMs: 3000 });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const calibrated = await calibration.stop();
+    const perRequest = ((await bytesToHosts()) - quietBefore) / calibrated.sent;
     const sentBefore = await bytesToHosts();
 
+    const probe = startProbe("e2e: rollback", targets, { ratePerTarget: 20 });
     const rollback = await runCaptured(process.execPath, [
       "-r",
       "ts-node/register/transpile-only",
@@ -187,11 +230,14 @@ describeE2e("the local stack on the real Pulumi engine", () => {
       "--to",
       String(v1),
     ]);
+    const counts = await probe.stop();
     expect(rollback.code).toBe(0);
+    expect(counts.failures).toEqual([]);
+    expect(counts.failed).toBe(0);
 
-    const urls = await appUrls();
-    for (const url of urls.web) expect([url, await answers(url)]).toEqual([url, "web v1"]);
-    expect(await answers(urls.api[0])).toBe("api v1");
+    const all = await endpoints(STACK, opts);
+    for (const e of all.web) expect([e.host, await answers(e)]).toEqual([e.host, "web v1"]);
+    expect(await answers(all.api[0])).toBe("api v1");
     // Both hosts still had web v1: the deliveries only asked them, nothing was pulled, built or sent.
     const logs = await deliveryLogs("web");
     expect(Object.keys(logs).sort()).toEqual([
@@ -208,8 +254,13 @@ describeE2e("the local stack on the real Pulumi engine", () => {
           expect.stringMatching(/already on the host; nothing transferred$/),
         ]);
     }
-    expect((await run("docker", ["images", "-q"], { env: opts.env })).stdout).toBe(imagesBefore);
-    expect((await bytesToHosts()) - sentBefore).toBeLessThan(256 * 1024);
+    expect(await images()).toEqual(imagesBefore);
+    // Without the probe's own requests, SSH handshakes and probes only: no image went to a host.
+    const sent = (await bytesToHosts()) - sentBefore - counts.sent * perRequest;
+    process.stderr.write(
+      `e2e: rollback sent ${Math.round(sent / 1024)} KiB to the hosts besides the probe\n`,
+    );
+    expect(sent).toBeLessThan(256 * 1024);
     const pins = parse(
       await pulumiOutput(["config", "get", "--stack", STACK, "--path", "hcloud-deploy:imagePins"], opts),
     );
@@ -220,14 +271,16 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     await pulumi(["refresh", "--stack", STACK, "--yes", "--expect-no-changes"], opts);
   }, 300_000);
 
-  test("destroy leaves no server in the emulator and no simulated host", async () => {
+  test("destroy leaves no server, network or load balancer in the emulator and no namespace", async () => {
     await pulumi(["destroy", "--stack", STACK, "--yes", "--skip-preview"], opts);
     const state = (await (
       await fetch(env.info.hcloudEndpoint.replace(/\/v1$/, "/__emulator/state"))
     ).json()) as {
       servers: unknown[];
+      loadBalancers: unknown[];
+      networks: unknown[];
     };
-    expect(state.servers).toEqual([]);
+    expect([state.servers, state.loadBalancers, state.networks]).toEqual([[], [], []]);
     const namespaces = (await run("ip", ["netns", "list"])).stdout;
     expect(namespaces.split("\n").filter((n) => n.startsWith("hcd-e"))).toEqual([]);
   }, 300_000);

@@ -1,15 +1,16 @@
 // Delivery and services on simulated IPv6-only hosts, with real sshd, dockerd and registry. Runs the
-// very scripts `pulumi up` runs (the pure builders in components/shell). Needs root and
-// scripts/setup-machine.sh.
+// very scripts `pulumi up` runs (the pure builders in components/shell); services roll out behind the
+// host proxy. Needs root and scripts/setup-machine.sh.
 import { hostTagOf, shQuote } from "../../components/shell/prelude";
 import { registryPullDeliveryScript } from "../../components/shell/registryPull";
-import { serviceRemoveScript, serviceScript, ServiceSpec } from "../../components/shell/service";
+import { ServiceSpec } from "../../components/shell/service";
 import { armScript, loadScript, probeScript, receiveScript } from "../../components/shell/stages";
 import { DockerEngine, startDockerEngine } from "../../local/dockerd";
 import { delay, run } from "../../local/exec";
 import { buildHttpImage, pushImage } from "../../local/images";
 import { LocalRegistry, startRegistry } from "../../local/registry";
 import { stopAllSimHosts } from "../../local/simhost";
+import { rollout, setUpProxy } from "./serving";
 import {
   bytesSentTo,
   deliverTarball,
@@ -38,6 +39,8 @@ function service(ref: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec
     image: hostTagOf("web", ref),
     port: 8080,
     hostPort: 8080,
+    domains: [],
+    drainSeconds: 30,
     memory: "64m",
     cpus: 0.5,
     restart: "unless-stopped",
@@ -45,6 +48,7 @@ function service(ref: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec
     env: { GREETING: "hello" },
     // One deployment per image, as the triggers (digest, settings, server) make it in a stack.
     instance: ref.slice(-12),
+    keepImages: 3,
     ...overrides,
   };
 }
@@ -84,6 +88,10 @@ beforeAll(async () => {
     startTestHost("it-pull", "fd5e:0:0:f2::1", [registry.host]),
   ]);
   layered = await LayeredImages.create(deployer, 8);
+  for (const host of [tarballHost, pullHost]) {
+    const setup = await setUpProxy(host);
+    if (setup.code !== 0) throw new Error(`proxy setup on ${host.sim.name} failed: ${setup.stderr}`);
+  }
   const images = {
     v1: await layered.build("it/web:v1", "web v1"),
     v2: await layered.build("it/web:v2", "web v2"),
@@ -117,15 +125,17 @@ describe("tarball delivery and health-gated services", () => {
     expect(await hostHasImage(tarballHost, refs.v1)).toBe(true);
     expect(await stagedFiles(tarballHost)).toBe("");
 
-    const started = await runOnHost(
-      tarballHost,
-      serviceScript(service(refs.v1)),
-      "GREETING=hello\nTOKEN=s3cret\n",
-    );
+    const started = await rollout(tarballHost, service(refs.v1), "GREETING=hello\nTOKEN=s3cret\n");
     expect([started.code, started.stderr]).toEqual([0, ""]);
     expect(await httpGet(tarballHost.address, 8080)).toBe("web v1");
     const argv = await runOnHost(tarballHost, "ps -eo args");
     expect(argv.stdout).not.toContain("s3cret");
+  });
+
+  test("the same service again changes nothing", async () => {
+    const again = await rollout(tarballHost, service(refs.v1), "GREETING=hello\nTOKEN=s3cret\n");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/revision \S+ already running/);
   });
 
   test("a second delivery of the same digest transfers nothing", async () => {
@@ -152,7 +162,7 @@ describe("tarball delivery and health-gated services", () => {
     );
     expect(sent).toBeLessThanOrEqual(layer + 64 * 1024);
 
-    const started = await runOnHost(tarballHost, serviceScript(service(refs.v2)), "GREETING=hello\n");
+    const started = await rollout(tarballHost, service(refs.v2), "GREETING=hello\n");
     expect([started.code, started.stderr]).toEqual([0, ""]);
     expect(await httpGet(tarballHost.address, 8080)).toBe("web v2");
     // The old image stays for a fast rollback.
@@ -178,7 +188,7 @@ describe("tarball delivery and health-gated services", () => {
 
   test("an unhealthy new version leaves the old one serving", async () => {
     expect((await tarball(tarballHost, refs.broken)).code).toBe(0);
-    const started = await runOnHost(tarballHost, serviceScript(service(refs.broken)), "GREETING=hello\n");
+    const started = await rollout(tarballHost, service(refs.broken), "GREETING=hello\n");
     expect(started.code).not.toBe(0);
     expect(started.stderr).toContain(
       "hcloud-deploy: web on it-tar: health check GET / on port 8080 did not pass within 8s (HTTP 000); the previous version keeps serving",
@@ -187,10 +197,14 @@ describe("tarball delivery and health-gated services", () => {
   });
 
   test("service removal takes away only the container its own deployment started", async () => {
-    const stale = await runOnHost(tarballHost, serviceRemoveScript(service(refs.v1)));
+    const stale = await rollout(tarballHost, service(refs.v1), "", "delete");
     expect(stale.stdout).toContain("was started by another deployment; left in place");
-    const removed = await runOnHost(tarballHost, serviceRemoveScript(service(refs.v2)));
-    expect(removed.stdout).toContain("removed web");
+    // Same settings, another deployment: the old resource's delete after a server replacement.
+    const sameSettings = await rollout(tarballHost, service(refs.v2, { instance: "replaced" }), "", "delete");
+    expect(sameSettings.stdout).toContain("was started by another deployment; left in place");
+    expect(await httpGet(tarballHost.address, 8080)).toBe("web v2");
+    const removed = await rollout(tarballHost, service(refs.v2), "", "delete");
+    expect(removed.stdout).toContain("hcloud-deploy: web on it-tar: removed");
     expect((await runOnHost(tarballHost, "docker ps -aq")).stdout.trim()).toBe("");
   });
 });
@@ -304,7 +318,8 @@ describe("registry pull delivery, run from the deployer", () => {
       registry.password,
     );
     expect(leftovers.stdout.trim()).toBe("");
-    const started = await runOnHost(pullHost, serviceScript(service(refs.v1, { hostName: "it-pull" })), "");
+
+    const started = await rollout(pullHost, service(refs.v1, { hostName: "it-pull" }), "");
     expect(started.code).toBe(0);
     expect(await httpGet(pullHost.address, 8080)).toBe("web v1");
   });

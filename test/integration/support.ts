@@ -5,9 +5,10 @@ import { hostTagOf } from "../../components/shell/prelude";
 import { knownHostsLine } from "../../components/shell/ssh";
 import { tarballDeliveryScript } from "../../components/shell/tarball";
 import { generateEd25519KeyPair } from "../../components/sshKeys";
-import { DockerEngine } from "../../local/dockerd";
+import { DockerEngine, HARNESS_STATE_ROOT } from "../../local/dockerd";
 import { run, RunResult } from "../../local/exec";
 import { HARNESS_BRIDGE } from "../../local/hostNetwork";
+import { buildHttpImage } from "../../local/images";
 import { SimHost, SimHostSpec, startSimHost } from "../../local/simhost";
 
 /** The deployer's key pair, generated the way the program generates host keys. */
@@ -26,7 +27,7 @@ export async function startTestHost(
   name: string,
   address: string,
   insecureRegistries: string[],
-  extra: Pick<SimHostSpec, "dockerDataMiB"> = {},
+  extra: Pick<SimHostSpec, "dockerDataMiB" | "resolvers"> = {},
 ): Promise<TestHost> {
   const hostKey = generateEd25519KeyPair(`${name}-integration`);
   const sim = await startSimHost({
@@ -192,4 +193,26 @@ export class LayeredImages {
   async remove(): Promise<void> {
     await rm(this.context, { recursive: true, force: true });
   }
+}
+
+/** The host's own Docker engine, reached from the deployer's namespace (to put test images there). */
+export function hostEngine(host: TestHost): { dockerHost: string } {
+  return { dockerHost: `unix://${path.join(HARNESS_STATE_ROOT, "hosts", host.sim.name, "docker.sock")}` };
+}
+
+/** Builds an HTTP test image on the host's engine and tags it as a delivery would; returns the tag. */
+export async function releaseOnHost(
+  host: TestHost,
+  app: string,
+  version: string,
+  paddingMiB = 0,
+): Promise<string> {
+  const engine = hostEngine(host);
+  const image = await buildHttpImage(engine, { tag: `build/${app}:latest`, version, paddingMiB });
+  const tag = `hcloud-deploy/${app}:${image.id.replace(/^sha256:/, "")}`;
+  await run("docker", ["tag", image.id, tag], { env: { ...process.env, DOCKER_HOST: engine.dockerHost } });
+  await run("docker", ["rmi", `build/${app}:latest`], {
+    env: { ...process.env, DOCKER_HOST: engine.dockerHost },
+  });
+  return tag;
 }

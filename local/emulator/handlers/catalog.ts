@@ -11,6 +11,7 @@ import {
 } from "../catalog";
 import { notFound } from "../errors";
 import { listBody } from "../listing";
+import { LOAD_BALANCER_TYPES, findLoadBalancerType, renderLoadBalancerType } from "../loadBalancerTypes";
 import { Route, idParam } from "../router";
 
 /** Read-only lookups: the provider resolves server type and image (by architecture) before a create. */
@@ -71,6 +72,23 @@ export const catalogRoutes: Route[] = [
       const location = findLocation(idParam(context));
       if (!location) throw notFound("location", context.params.id);
       return { status: 200, body: { location: renderLocation(location) } };
+    },
+  },
+  {
+    method: "GET",
+    pattern: "/load_balancer_types",
+    handler: ({ query }) => ({
+      status: 200,
+      body: listBody("load_balancer_types", LOAD_BALANCER_TYPES.map(renderLoadBalancerType), query),
+    }),
+  },
+  {
+    method: "GET",
+    pattern: "/load_balancer_types/:id",
+    handler: (context) => {
+      const type = findLoadBalancerType(idParam(context));
+      if (!type) throw notFound("load balancer type", context.params.id);
+      return { status: 200, body: { load_balancer_type: renderLoadBalancerType(type) } };
     },
   },
 ];

@@ -89,6 +89,8 @@ export const serverRoutes: Route[] = [
         throw new ApiError(423, "locked", `server ${server.id} is still being created`);
       }
       const action = await deleteServer(context.store, context.hosts, server);
+      // Networks and load balancers it was part of forget it.
+      await context.cloud.sync();
       return { status: 200, body: { action: renderAction(action) } };
     },
   },

@@ -1,10 +1,11 @@
 import { parse } from "yaml";
 import { HOST_PACKAGES, renderCloudInit } from "../../../components/cloudInit";
+import { hostFiles } from "../../../components/shell/proxy";
 import { generateEd25519KeyPair } from "../../../components/sshKeys";
 
 const hostKey = generateEd25519KeyPair("web-1-dev");
 const render = (over: Partial<Parameters<typeof renderCloudInit>[0]> = {}) =>
-  renderCloudInit({ hostKey, generation: 1, dns64Servers: [], ...over });
+  renderCloudInit({ hostKey, generation: 1, dns64Servers: [], tls: { issuer: "acme" }, ...over });
 
 describe("renderCloudInit", () => {
   test("is a cloud-config document that YAML parses", () => {
@@ -34,10 +35,17 @@ describe("renderCloudInit", () => {
     ]);
   });
 
-  test("installs Docker from the distribution and enables unattended upgrades", () => {
+  test("installs Docker and Caddy from the distribution and enables unattended upgrades", () => {
     const doc = parse(render());
     expect(doc.packages).toEqual(HOST_PACKAGES);
-    expect(doc.packages).toEqual(expect.arrayContaining(["docker.io", "unattended-upgrades"]));
+    expect(doc.packages).toEqual([
+      "docker.io",
+      "caddy",
+      "unattended-upgrades",
+      "curl",
+      "zstd",
+      "ca-certificates",
+    ]);
     expect(doc.package_update).toBe(true);
     const auto = doc.write_files.find(
       (f: { path: string }) => f.path === "/etc/apt/apt.conf.d/20auto-upgrades",
@@ -57,6 +65,16 @@ describe("renderCloudInit", () => {
     expect(text).not.toMatch(/token|password:|ghp_|registry/i);
   });
 
+  test("writes the host files the proxy setup converges on, before the packages start anything", () => {
+    const files = parse(render({ tls: { issuer: "internal" } })).write_files;
+    expect(files.slice(2)).toEqual(hostFiles({ issuer: "internal" }));
+    expect(files.map((f: { path: string }) => f.path).slice(2)).toEqual([
+      "/etc/docker/daemon.json",
+      "/etc/systemd/system/caddy.service.d/hcloud-deploy.conf",
+      "/etc/caddy/hcloud-deploy.json",
+    ]);
+  });
+
   test("writes DNS64 resolvers only when configured", () => {
     const withDns64 = parse(render({ dns64Servers: ["2a00:1098:2c::1", "2a01:4f9:c010:3f02::1"] }));
     expect(withDns64.write_files).toContainEqual({
@@ -69,6 +87,8 @@ describe("renderCloudInit", () => {
       "/etc/ssh/sshd_config.d/50-hcloud-deploy.conf",
       "/etc/apt/apt.conf.d/20auto-upgrades",
       "/etc/docker/daemon.json",
+      "/etc/systemd/system/caddy.service.d/hcloud-deploy.conf",
+      "/etc/caddy/hcloud-deploy.json",
     ]);
   });
 

@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { deployerKey, MockedRun, ROOT, runUnderMocks } from "../support/program";
+import { hostScriptOf } from "../support/scripts";
 
 const IMAGE = `ghcr.io/example-org/hello@sha256:${"e".repeat(64)}`;
 
@@ -28,15 +29,16 @@ describe("examples/one-host", () => {
       ["hcloud-deploy:delivery:Delivery", "hello-on-web-1"],
       ["hcloud-deploy:service:Service", "hello-on-web-1-service"],
     ]);
-    expect(run.resources).toHaveLength(12);
+    expect(run.resources).toHaveLength(13);
   });
 
-  test("the delivery streams the pinned image to the host's address; the service publishes port 80", () => {
+  test("the delivery streams the pinned image to the host's address; the host proxy serves port 80", () => {
     const load = run.named("hello-on-web-1-load").inputs;
     expect(load.create).toBe('exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy');
     expect(load.environment.HCLOUD_DEPLOY_SCRIPT).toContain(`ref='${IMAGE}'`);
     expect(load.environment.HCLOUD_DEPLOY_SCRIPT).toMatch(/host_addr=\('2001:db8:0:[0-9a-f]+::1'\)/);
-    expect(run.named("hello-on-web-1-service-run").inputs.create).toContain("-p 80:8080");
+    const rollout = run.named("hello-on-web-1-service-rollout").inputs.environment.HCLOUD_DEPLOY_SCRIPT;
+    expect(hostScriptOf(rollout, "create")).toContain('"listen":[":80"]');
     expect(run.named("web-1-firewall").inputs.rules.map((r: { port?: string }) => r.port)).toEqual([
       "22",
       undefined,

@@ -1,4 +1,6 @@
+import * as crypto from "crypto";
 import type { HetznerHostArgs } from "../../../components/hetznerHost";
+import { hostScriptOf } from "../support/scripts";
 import { deployerKey, mockedIpNetwork, MockedRun, outputValue, runUnderMocks } from "../support/program";
 
 const T = {
@@ -8,6 +10,7 @@ const T = {
   firewall: "hcloud:index/firewall:Firewall",
   server: "hcloud:index/server:Server",
   command: "command:remote:Command",
+  local: "command:local:Command",
 };
 
 const REQUIRED: HetznerHostArgs = {
@@ -24,6 +27,7 @@ interface HostRun extends MockedRun {
   hostKey: string;
   connectionIsSecret: boolean;
   ipv6Network: string;
+  proxyCaCertificate: string;
 }
 
 /** Constructs one HetznerHost named "edge" directly under mocks. */
@@ -41,6 +45,7 @@ async function runHost(args: HetznerHostArgs): Promise<HostRun> {
     hostKey: await outputValue(run.pulumi, h.hostKey),
     connectionIsSecret: await run.pulumi.isSecret(h.connection),
     ipv6Network: await outputValue(run.pulumi, h.ipv6Network),
+    proxyCaCertificate: await outputValue(run.pulumi, h.proxyCaCertificate),
   };
 }
 
@@ -58,7 +63,34 @@ describe("HetznerHost with only the required args", () => {
       [T.firewall, "edge-firewall", "edge"],
       [T.server, "edge-server", "edge"],
       [T.command, "edge-ready", "edge"],
+      [T.local, "edge-proxy", "edge"],
     ]);
+  });
+
+  test("the proxy setup runs from the deployer over SSH, with the key on stdin", async () => {
+    const proxy = run.named("edge-proxy");
+    const { environment, stdin, triggers, ...rest } = proxy.inputs;
+    expect(rest).toEqual({
+      create: 'exec bash -c "$HCLOUD_DEPLOY_SCRIPT" hcloud-deploy create',
+      interpreter: ["/bin/sh", "-c"],
+      addPreviousOutputInEnv: false,
+    });
+    expect(stdin).toBe(`${deployerKey.sshPrivateKey.trimEnd()}\n`);
+    expect(await run.pulumi.isSecret(proxy.props.stdin)).toBe(true);
+    const deployerScript = environment.HCLOUD_DEPLOY_SCRIPT as string;
+    expect(deployerScript).toContain(`host_addr=('${run.address}')`);
+    const setup = hostScriptOf(deployerScript, "create");
+    expect(setup).toContain("hcloud-deploy: %s on %s: %s\\n' 'proxy' 'edge'");
+    expect(setup).toContain("installing caddy from the distribution's packages");
+    expect(setup).not.toContain("/pki/ca/local");
+    // Triggers: what runs on the host (a change reaches existing hosts) and the server.
+    expect(triggers).toEqual([crypto.createHash("sha256").update(setup).digest("hex"), "edge-server-id"]);
+    expect(run.proxyCaCertificate).toBe("");
+  });
+
+  test("the firewall opens no port for the proxy's admin API (a unix socket)", () => {
+    const ports = run.named("edge-firewall").inputs.rules.map((r: { port?: string }) => r.port);
+    expect(ports).toEqual(["22", undefined]);
   });
 
   test("defaults: cx22, debian-12, labelled with the host name only", () => {
@@ -134,7 +166,14 @@ describe("HetznerHost with every optional arg", () => {
       replacementPolicy: "on-change",
       readinessTimeoutSeconds: 45,
       labels: { project: "p", stack: "s" },
+      tls: { issuer: "internal" },
     });
+  });
+
+  test("the internal issuer: cloud-init and the proxy setup configure Caddy's own CA and print its root", () => {
+    expect(run.named("edge-server").inputs.userData).toContain('"issuers":[{"module":"internal"}]');
+    const setup = hostScriptOf(run.named("edge-proxy").inputs.environment.HCLOUD_DEPLOY_SCRIPT, "create");
+    expect(setup).toContain("admin GET /pki/ca/local");
   });
 
   test("server type, image and labels are passed through", () => {

@@ -3,13 +3,10 @@ import { hostTagOf } from "../../../components/shell/prelude";
 import { shQuote } from "../../../components/shell/prelude";
 import { readinessScript } from "../../../components/shell/readiness";
 import { registryPullDeliveryScript, registryPullScript } from "../../../components/shell/registryPull";
-import {
-  envFileContent,
-  serviceRemoveScript,
-  serviceScript,
-  ServiceSpec,
-  settingsHash,
-} from "../../../components/shell/service";
+import { overSshScript } from "../../../components/shell/deployerCommand";
+import { hostSetupScript } from "../../../components/shell/proxy";
+import { rolloutRemoveScript, rolloutScript } from "../../../components/shell/rollout";
+import { envFileContent, ServiceSpec, settingsHash } from "../../../components/shell/service";
 import { deployerSsh, knownHostsLine, onHost } from "../../../components/shell/ssh";
 import { generateEd25519KeyPair, parsePublicKey } from "../../../components/sshKeys";
 import { packFunction } from "../../../components/shell/pack";
@@ -43,12 +40,15 @@ const spec: ServiceSpec = {
   image: hostTag,
   port: 8080,
   hostPort: 80,
+  domains: [],
+  drainSeconds: 30,
   memory: "256m",
   cpus: 1,
   restart: "unless-stopped",
   health: { path: "/healthz", timeoutSeconds: 60, intervalSeconds: 2 },
   env: { MODE: "dev" },
   instance: "instance-a",
+  keepImages: 3,
 };
 
 function syntaxError(shell: "sh" | "bash", script: string): string {
@@ -79,8 +79,23 @@ describe("every builder produces a script its shell parses", () => {
       "bash",
       registryPullDeliveryScript({ ...image, imageRef: ref, registry, target }),
     ],
-    ["service", "sh", serviceScript(spec)],
-    ["service removal", "sh", serviceRemoveScript(spec)],
+    ["rollout", "sh", rolloutScript(spec)],
+    ["rollout with domains", "sh", rolloutScript({ ...spec, domains: ["shop.example.com"] })],
+    ["rollout update", "sh", rolloutScript(spec, "update")],
+    ["rollout removal", "sh", rolloutRemoveScript(spec)],
+    ["host setup (acme)", "sh", hostSetupScript("web-1", { issuer: "acme", email: "ops@example.com" })],
+    ["host setup (internal CA)", "sh", hostSetupScript("web-1", { issuer: "internal" })],
+    [
+      "a host script over SSH (deployer)",
+      "bash",
+      overSshScript({
+        subject: "web",
+        hostName: "web-1",
+        target,
+        create: rolloutScript(spec),
+        delete: "true",
+      }),
+    ],
   ])("%s", (_name, shell, script) => {
     expect(syntaxError(shell, script)).toBe("");
   });
@@ -199,11 +214,13 @@ describe("the deployer's SSH prelude", () => {
 });
 
 describe("service settings", () => {
-  test("the settings hash ignores the host name but not the image, ports, limits, health or env", () => {
-    expect(settingsHash({ ...spec, hostName: "web-2" })).toBe(settingsHash(spec));
+  test("the settings hash covers what the container runs with, not how the proxy reaches it", () => {
+    for (const same of [{ hostPort: 81 }, { domains: ["a.example.com"] }, { drainSeconds: 5 }]) {
+      expect([same, settingsHash({ ...spec, ...same })]).toEqual([same, settingsHash(spec)]);
+    }
     for (const change of [
       { image: hostTagOf("web", `ghcr.io/x/web@sha256:${"d".repeat(64)}`) },
-      { hostPort: 81 },
+      { port: 8081 },
       { memory: "512m" },
       { health: { ...spec.health, path: "/" } },
       { env: { MODE: "prod" } },

@@ -5,6 +5,7 @@ import { parse } from "yaml";
 import { parseConfig } from "../../../config/loader";
 import { ConfigError, RawConfig } from "../../../config/reader";
 import { PlainSecrets } from "../../../config/secrets";
+import { CONFIG_KEYS } from "../../../config/schema";
 import { DEFAULTS } from "../../../config/types";
 import { generateEd25519KeyPair } from "../../../components/sshKeys";
 import { deployerKey, loadConfigWith, ROOT, stackConfig } from "../support/program";
@@ -70,6 +71,8 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
       delivery: "tarball",
       port: 8080,
       hostPort: 80,
+      domains: [],
+      rollout: { hostsAtOnce: 1, drainSeconds: 30 },
       env: {},
       secretEnv: [],
       memory: "256m",
@@ -77,6 +80,7 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
       restart: "unless-stopped",
       health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 },
     });
+    expect("loadBalancer" in config.apps[0]).toBe(false);
     expect(config.apps[1].source).toEqual({ kind: "prebuilt", ref: digestRef("api") });
     expect(config.apps[1].hostPort).toBe(3000);
     expect(config.registry).toEqual({
@@ -88,12 +92,40 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
     expect(config.hostReplacement).toBe("on-generation");
     expect(config.readinessTimeoutSeconds).toBe(600);
     expect(config.deliveryParallelism).toBe(8);
+    expect(config.rollout).toEqual({ hostsAtOnce: 1, drainSeconds: 30 });
+    expect(config.tls).toEqual({ issuer: "acme" });
+    expect(config.keepImages).toBe(3);
   });
 
   test("delivery parallelism is read as a number, from a string as the CLI stores it", () => {
     expect(
       parseConfig("dev", { ...validRaw(), deliveryParallelism: "3" }, validSecrets).deliveryParallelism,
     ).toBe(3);
+  });
+
+  test("rollout: the stack's settings are every app's defaults; an app may override each", () => {
+    const raw = validRaw();
+    raw.rollout = { hostsAtOnce: "2", drainSeconds: 10 };
+    raw.apps[1].rollout = { drainSeconds: 0 };
+    const config = parseConfig("dev", raw, validSecrets);
+    expect(config.rollout).toEqual({ hostsAtOnce: 2, drainSeconds: 10 });
+    expect(config.apps.map((a) => a.rollout)).toEqual([
+      { hostsAtOnce: 2, drainSeconds: 10 },
+      { hostsAtOnce: 2, drainSeconds: 0 },
+    ]);
+  });
+
+  test("domains: HTTPS on 80 and 443, shared by the apps with domains on a host", () => {
+    const raw = validRaw();
+    raw.apps[0] = { ...raw.apps[0], hostPort: undefined, domains: ["www.example.com", "example.com"] };
+    raw.apps[1].domains = ["api.example.com"];
+    raw.tls = { issuer: "internal", email: "ops@example.com" };
+    const config = parseConfig("dev", raw, validSecrets);
+    expect(config.apps.map((a) => a.domains)).toEqual([
+      ["www.example.com", "example.com"],
+      ["api.example.com"],
+    ]);
+    expect(config.tls).toEqual({ issuer: "internal", email: "ops@example.com" });
   });
 
   test("an image pin overrides the build", () => {
@@ -105,9 +137,11 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
     const raw = validRaw();
     raw.apps[0].port = "8080";
     raw.hosts[0].generation = "3";
+    raw.keepImages = "5";
     const config = parseConfig("dev", raw, validSecrets);
     expect(config.apps[0].port).toBe(8080);
     expect(config.hosts[0].generation).toBe(3);
+    expect(config.keepImages).toBe(5);
   });
 });
 
@@ -285,6 +319,69 @@ const invalid: [string, Mutation, string][] = [
     (r) => delete r.registry.namespace,
     "hcloud-deploy:registry.namespace: is required",
   ],
+  ["keep no image at all", (r) => (r.keepImages = 0), "hcloud-deploy:keepImages: 0 is out of range (1-100)"],
+  [
+    "keepImages that is not a number",
+    (r) => (r.keepImages = "many"),
+    'hcloud-deploy:keepImages: must be an integer, got string "many"',
+  ],
+  [
+    "rollout of zero hosts at once",
+    (r) => (r.rollout = { hostsAtOnce: 0 }),
+    "hcloud-deploy:rollout.hostsAtOnce: 0 is out of range (1-100)",
+  ],
+  [
+    "app rollout with a negative drain",
+    (r) => (r.apps[0].rollout = { drainSeconds: -1 }),
+    "hcloud-deploy:apps[0].rollout.drainSeconds: -1 is out of range (0-3600)",
+  ],
+  [
+    "typo in the rollout block",
+    (r) => (r.rollout = { hostsAtOnes: 2 }),
+    'hcloud-deploy:rollout: unknown field "hostsAtOnes"',
+  ],
+  [
+    "a domain that is not a DNS name",
+    (r) => (r.apps[1].domains = ["Shop_Example"]),
+    'hcloud-deploy:apps[1].domains[0]: "Shop_Example" is not a lowercase DNS name',
+  ],
+  [
+    "hostPort next to domains",
+    (r) => (r.apps[0].domains = ["www.example.com"]),
+    "hcloud-deploy:apps[0].hostPort: is not used with domains: the proxy serves them on 443 and redirects 80",
+  ],
+  [
+    "one domain for two apps",
+    (r) => {
+      r.apps[1].domains = ["shop.example.com"];
+      r.apps.push({
+        name: "shop",
+        hosts: ["web-1"],
+        image: digestRef("shop"),
+        port: 80,
+        domains: ["shop.example.com"],
+      });
+    },
+    'hcloud-deploy:apps[2].domains[0]: "shop.example.com" is already served by app "api"',
+  ],
+  [
+    "a plain app on port 443 where an app has domains",
+    (r) => {
+      r.apps[1].domains = ["api.example.com"];
+      r.apps[0].hostPort = 443;
+    },
+    'hcloud-deploy:apps[1].domains: port 443 on host "web-2" is already used by app "web"',
+  ],
+  [
+    "unknown TLS issuer",
+    (r) => (r.tls = { issuer: "letsencrypt" }),
+    'hcloud-deploy:tls.issuer: "letsencrypt" is not one of "acme", "internal"',
+  ],
+  [
+    "ACME e-mail that is not one",
+    (r) => (r.tls = { email: "ops" }),
+    'hcloud-deploy:tls.email: "ops" is not an e-mail address',
+  ],
   [
     "delivery parallelism zero",
     (r) => (r.deliveryParallelism = "0"),
@@ -347,6 +444,10 @@ describe("Pulumi.yaml declares the config the loader reads", () => {
   const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
   const declared = project.config as Record<string, { type: string; default?: unknown; description: string }>;
 
+  test("declares exactly the keys of CONFIG_KEYS", () => {
+    expect(Object.keys(declared).sort()).toEqual([...CONFIG_KEYS].sort());
+  });
+
   test("every key has a type and a description", () => {
     for (const [key, decl] of Object.entries(declared)) {
       expect([key, typeof decl.type]).toEqual([key, "string"]);
@@ -355,9 +456,15 @@ describe("Pulumi.yaml declares the config the loader reads", () => {
   });
 
   test("top-level defaults agree with the loader's", () => {
+    expect(declared.rollout.default).toEqual({});
+    expect(declared.tls.default).toEqual({});
+    expect(declared.rollout.description).toContain(`hostsAtOnce (default ${DEFAULTS.rollout.hostsAtOnce}`);
+    expect(declared.rollout.description).toContain(`drainSeconds (default ${DEFAULTS.rollout.drainSeconds}:`);
+    expect(declared.tls.description).toContain(`issuer (default ${DEFAULTS.tls.issuer}:`);
     expect(declared.hostReplacement.default).toBe(DEFAULTS.hostReplacement);
     expect(declared.readinessTimeoutSeconds.default).toBe(DEFAULTS.readinessTimeoutSeconds);
     expect(declared.deliveryParallelism.default).toBe(DEFAULTS.deliveryParallelism);
+    expect(declared.keepImages.default).toBe(DEFAULTS.keepImages);
     expect(declared.apps.default).toEqual([]);
     expect(declared.imagePins.default).toEqual({});
   });
@@ -368,10 +475,13 @@ describe("Pulumi.yaml declares the config the loader reads", () => {
     expect(declared.apps.description).toContain(`memory (default ${DEFAULTS.memory})`);
     expect(declared.apps.description).toContain(`timeoutSeconds (default ${DEFAULTS.healthTimeoutSeconds})`);
     expect(declared.registry.description).toContain(`server (default ${DEFAULTS.registry.server})`);
+    expect(declared.apps.description).toContain(`type (default ${DEFAULTS.loadBalancerType})`);
+    expect(declared.apps.description).toContain(`network (private IPv4 range`);
+    expect(declared.apps.description).toContain(`default ${DEFAULTS.loadBalancerNetwork})`);
   });
 
   test("every key in the stack files is declared", () => {
-    for (const stack of ["dev", "prod"]) {
+    for (const stack of ["dev", "prod", "local"]) {
       const file = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
       for (const key of Object.keys(file.config)) {
         const [ns, name] = key.split(":");

@@ -2,6 +2,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { hostTagOf } from "../../../components/shell/prelude";
 import { deployerKey, ProgramRun, runProgram, stackConfig } from "../support/program";
+import { hostScriptOf } from "../support/scripts";
 
 const SECRETS = [
   "push-token-value",
@@ -10,14 +11,6 @@ const SECRETS = [
   deployerKey.sshPrivateKey,
 ];
 const digestRef = (app: string) => `ghcr.io/example-org/${app}@sha256:${"b".repeat(64)}`;
-
-function remoteInputsText(
-  run: ProgramRun,
-  name: string,
-): { create: string; delete?: string; triggers: unknown[] } {
-  const { create, delete: del, triggers } = run.named(name).inputs;
-  return { create, delete: del, triggers };
-}
 
 describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
   let run: ProgramRun;
@@ -33,23 +26,22 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
       "api-on-web-2-delivery",
     ]);
     expect(run.ofType("command:local:Command").map((r) => r.name)).toEqual([
+      "web-1-proxy",
+      "web-2-proxy",
       "web-fan-out-ship",
       "web-on-web-1-delivery-load",
+      "web-on-web-1-service-rollout",
       "web-on-web-2-delivery-load",
+      "web-on-web-2-service-rollout",
       "api-on-web-2-delivery-load",
+      "api-on-web-2-service-rollout",
     ]);
     expect(run.ofType("hcloud-deploy:service:Service").map((r) => r.name)).toEqual([
       "web-on-web-1-service",
       "web-on-web-2-service",
       "api-on-web-2-service",
     ]);
-    expect(run.ofType("command:remote:Command").map((r) => r.name)).toEqual([
-      "web-1-ready",
-      "web-2-ready",
-      "web-on-web-1-service-run",
-      "web-on-web-2-service-run",
-      "api-on-web-2-service-run",
-    ]);
+    expect(run.ofType("command:remote:Command").map((r) => r.name)).toEqual(["web-1-ready", "web-2-ready"]);
   });
 
   test("images are built for linux/amd64 and pushed with the push token, tagged commit-stack", () => {
@@ -69,8 +61,11 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
     });
   });
 
-  test("in tarball mode no remote command input holds a registry credential", () => {
-    for (const cmd of run.ofType("command:remote:Command")) {
+  test("in tarball mode no host command input holds a registry credential", () => {
+    const hostCommands = [...run.ofType("command:remote:Command"), ...run.ofType("command:local:Command")];
+    // The deployer's side of a delivery gets the pull token on stdin, for a pull to the deployer only.
+    const deployerSides = (name: string) => name.endsWith("-delivery-load") || name.endsWith("-fan-out-ship");
+    for (const cmd of hostCommands.filter((c) => !deployerSides(c.name))) {
       const text = JSON.stringify(cmd.inputs);
       for (const token of ["push-token-value", "pull-token-value"]) {
         expect([cmd.name, text.includes(token)]).toEqual([cmd.name, false]);
@@ -79,10 +74,10 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
   });
 
   test("an app secret reaches its host only in the service's stdin", () => {
-    for (const cmd of run.ofType("command:remote:Command")) {
+    for (const cmd of [...run.ofType("command:remote:Command"), ...run.ofType("command:local:Command")]) {
       const { connection: _connection, stdin, ...rest } = cmd.inputs;
       expect([cmd.name, JSON.stringify(rest).includes("db-secret-value")]).toEqual([cmd.name, false]);
-      const expected = cmd.name === "api-on-web-2-service-run";
+      const expected = cmd.name === "api-on-web-2-service-rollout";
       expect([cmd.name, String(stdin).includes("db-secret-value")]).toEqual([cmd.name, expected]);
     }
   });
@@ -129,24 +124,25 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
     expect(run.named("api-on-web-2-delivery-load").opts.dependsOn).toEqual([]);
   });
 
-  test("services: env file on stdin (secret), settings and digest as triggers", async () => {
+  test("services: key and env file on stdin (secret), container settings and digest as triggers", async () => {
     const images = run.outputs.appImages as Record<string, string>;
-    const api = run.named("api-on-web-2-service-run");
-    expect(api.inputs.stdin).toBe("DATABASE_URL=postgres://db-secret-value\n");
+    const key = deployerKey.sshPrivateKey.trimEnd();
+    const api = run.named("api-on-web-2-service-rollout");
+    expect(api.inputs.stdin).toBe(`${key}\nDATABASE_URL=postgres://db-secret-value\n`);
     expect(await pulumi.isSecret(api.props.stdin)).toBe(true);
-    const { create, delete: del, triggers } = remoteInputsText(run, "api-on-web-2-service-run");
-    expect(create).not.toContain("db-secret-value");
-    expect(del).toContain("docker rm -f");
-    // The settings hash covers everything but the host, in this order (spelled out, not recomputed).
+    const script = api.inputs.environment.HCLOUD_DEPLOY_SCRIPT as string;
+    expect(script).not.toContain("db-secret-value");
+    expect(hostScriptOf(script, "delete")).toContain('locked remove_config\ndocker rm -f "$app" "$app-next"');
+    // The settings hash covers what the container runs with, in this order (spelled out, not recomputed).
     const settings =
       `{"app":"api","image":"hcloud-deploy/api:${images.api.split("@sha256:")[1]}","port":8080,` +
-      `"hostPort":8080,"memory":"512m","cpus":1.5,"restart":"unless-stopped",` +
+      `"memory":"512m","cpus":1.5,"restart":"unless-stopped",` +
       `"health":{"path":"/healthz","timeoutSeconds":90,"intervalSeconds":2},"env":{}}`;
     const hash = crypto.createHash("sha256").update(settings).digest("hex").slice(0, 12);
-    expect(triggers).toEqual([images.api, hash, "web-2-server-id"]);
+    expect(api.inputs.triggers).toEqual([images.api, hash, "web-2-server-id"]);
 
-    const web = run.named("web-on-web-1-service-run");
-    expect(web.inputs.stdin).toBe("API_URL=http://[2001:db8:1000::2]:8080\n");
+    const web = run.named("web-on-web-1-service-rollout");
+    expect(web.inputs.stdin).toBe(`${key}\nAPI_URL=http://[2001:db8:1000::2]:8080\n`);
   });
 
   test("exports each app's digest reference and URLs", () => {
@@ -195,12 +191,14 @@ describe("apps under mocks, Pulumi.prod.yaml (one registry delivery)", () => {
 
   test("triggers of deliveries and services are digests", () => {
     const images = run.outputs.appImages as Record<string, string>;
-    for (const cmd of run.resources.filter((r) => /-delivery-(load|pull)$|-service-run$/.test(r.name))) {
+    for (const cmd of run.resources.filter((r) => /-delivery-(load|pull)$|-service-rollout$/.test(r.name))) {
       const app = cmd.name.split("-on-")[0];
       expect([cmd.name, cmd.inputs.triggers[0]]).toEqual([cmd.name, images[app]]);
       expect(images[app]).toMatch(/@sha256:[0-9a-f]{64}$/);
     }
-    expect(run.resources.filter((r) => /-delivery-(load|pull)$|-service-run$/.test(r.name))).toHaveLength(12);
+    expect(run.resources.filter((r) => /-delivery-(load|pull)$|-service-rollout$/.test(r.name))).toHaveLength(
+      12,
+    );
   });
 });
 

@@ -73,6 +73,24 @@ export function mockedIpNetwork(primaryIpName: string): string {
   return `2001:db8:${crypto.createHash("sha256").update(primaryIpName).digest("hex").slice(0, 4)}::/64`;
 }
 
+/**
+ * IDs per run: the hcloud resources whose IDs programs turn into numbers get numeric ones (from 7001,
+ * 8001, 9001 in registration order), a subnet `<network>-<range>` as the provider writes it, the rest
+ * `<name>-id`.
+ */
+function mockIds(): (type: string, name: string, inputs: Record<string, any>) => string {
+  const next: Record<string, number> = {
+    "hcloud:index/network:Network": 7001,
+    "hcloud:index/loadBalancer:LoadBalancer": 8001,
+    "hcloud:index/managedCertificate:ManagedCertificate": 9001,
+  };
+  return (type, name, inputs) => {
+    if (type === "hcloud:index/networkSubnet:NetworkSubnet") return `${inputs.networkId}-${inputs.ipRange}`;
+    if (type in next) return String(next[type]++);
+    return `${name}-id`;
+  };
+}
+
 /** What the mocked providers answer; every other type echoes its inputs. */
 function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   switch (type) {
@@ -80,6 +98,8 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
       return { ...inputs, ipv6Address: `2001:db8:0:${(nextIp++).toString(16)}::1`, status: "running" };
     case "hcloud:index/primaryIp:PrimaryIp":
       return { ...inputs, ipNetwork: mockedIpNetwork(name) };
+    case "hcloud:index/loadBalancer:LoadBalancer":
+      return { ...inputs, ipv4: "203.0.113.10", ipv6: "2001:db8:4b::1" };
     case "pulumi-nodejs:dynamic/hcloud-deploy:SshHostKey":
       return { ...inputs, ...generateEd25519KeyPair(inputs.comment) };
     case "docker:index/image:Image": {
@@ -209,11 +229,12 @@ export async function runUnderMocks(
 ): Promise<MockedRun> {
   const recorder = new ResourceRecorder();
   const rawInputs = new Map<string, Record<string, any>>();
+  const mockId = mockIds();
   const pulumi = await freshRuntime(config, opts.stack ?? "dev", {
     newResource: (args) => {
       rawInputs.set(args.name, args.inputs);
       const inputs = recorder.received(args);
-      return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
+      return { id: mockId(args.type, args.name, inputs), state: mockState(args.type, args.name, inputs) };
     },
     call: noResources.call,
   });

@@ -44,7 +44,7 @@ describe("emulator: actions and list pagination", () => {
     ["/images?architecture=arm&name=debian-12", "images", ["debian-12"]],
     ["/images?architecture=x86", "images", ["debian-12", "ubuntu-24.04"]],
     ["/locations?name=hel1", "locations", ["hel1"]],
-    ["/locations?page=1&per_page=50", "locations", ["fsn1", "nbg1", "hel1"]],
+    ["/locations?page=1&per_page=50", "locations", ["fsn1", "nbg1", "hel1", "ash"]],
   ])("catalog lookup %s", async (path, key, names) => {
     const res = await t.api("GET", path);
     expect(res.body[key].map((item: { name: string }) => item.name)).toEqual(names);

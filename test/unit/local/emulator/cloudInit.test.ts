@@ -16,15 +16,27 @@ function cloudConfig(document: Record<string, unknown>): string {
 }
 
 describe("parseCloudInit", () => {
-  test("returns the pinned host key and the document's authorized keys", () => {
+  test("returns the pinned host key, the document's authorized keys, files and packages", () => {
     const result = parseCloudInit(
-      cloudConfig({ ...VALID, ssh_authorized_keys: ["ssh-ed25519 AAAA extra\n"] }),
+      cloudConfig({
+        ...VALID,
+        ssh_authorized_keys: ["ssh-ed25519 AAAA extra\n"],
+        write_files: [
+          { path: "/etc/caddy/a.json", permissions: "0600", content: "{}\n" },
+          { path: "/etc/b", content: "b" },
+        ],
+      }),
     );
     expect(result).toEqual({
       ok: true,
       config: {
         hostKey: { privateKey: PRIVATE_KEY, publicKey: PUBLIC_KEY },
         authorizedKeys: ["ssh-ed25519 AAAA extra"],
+        files: [
+          { path: "/etc/caddy/a.json", permissions: "0600", content: "{}\n" },
+          { path: "/etc/b", permissions: "0644", content: "b" },
+        ],
+        packages: ["docker.io", "curl"],
       },
     });
   });
@@ -34,10 +46,17 @@ describe("parseCloudInit", () => {
       hostKey: { privateKey: PRIVATE_KEY, publicKey: PUBLIC_KEY },
       generation: 1,
       dns64Servers: [],
+      tls: { issuer: "internal" },
     });
     expect(parseCloudInit(userData)).toMatchObject({
       ok: true,
-      config: { hostKey: { publicKey: PUBLIC_KEY } },
+      config: {
+        hostKey: { publicKey: PUBLIC_KEY },
+        packages: expect.arrayContaining(["docker.io", "caddy"]),
+        files: expect.arrayContaining([
+          expect.objectContaining({ path: "/etc/systemd/system/caddy.service.d/hcloud-deploy.conf" }),
+        ]),
+      },
     });
   });
 

@@ -47,6 +47,20 @@ describe("emulator: state file", () => {
     }
   });
 
+  test("a state file from before networks and load balancers loads with none and continues its IDs", async () => {
+    fs.writeFileSync(stateFile, JSON.stringify(emptyOldState()));
+    const t = await startTestEmulator({ stateFile });
+    try {
+      expect((await t.api("GET", "/networks")).body.networks).toEqual([]);
+      const key = await t.api("POST", "/ssh_keys", { name: "k", public_key: newPublicKey() });
+      expect(key.body.ssh_key.id).toBe(1005);
+      const network = await t.api("POST", "/networks", { name: "n", ip_range: "10.0.0.0/16" });
+      expect(network.body.network.id).toBe(5001);
+    } finally {
+      await t.close();
+    }
+  });
+
   test("a state file of another version is refused with a message naming the file", async () => {
     fs.writeFileSync(stateFile, JSON.stringify({ version: 2 }));
     await expect(startTestEmulator({ stateFile })).rejects.toThrow(
@@ -54,3 +68,17 @@ describe("emulator: state file", () => {
     );
   });
 });
+
+/** The shape state files had before networks, load balancers and certificates were added. */
+function emptyOldState(): Record<string, unknown> {
+  return {
+    version: 1,
+    nextId: { sshKey: 1005, primaryIp: 2001, firewall: 3001, server: 4001, action: 9001 },
+    nextIpv6Network: 1,
+    sshKeys: [],
+    primaryIps: [],
+    firewalls: [],
+    servers: [],
+    actions: [],
+  };
+}

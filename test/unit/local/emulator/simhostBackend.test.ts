@@ -39,9 +39,11 @@ function fakeStarter(): {
     started.push(spec);
     return {
       name: spec.name,
+      netns: `hcd-${spec.name}`,
       address: spec.address,
       gateway: "fd5e:ffff::1",
       exec: async () => ({ stdout: "", stderr: "", code: 0 }),
+      reboot: async () => undefined,
       stop: async () => {
         stopped.push(spec.name);
       },
@@ -52,13 +54,17 @@ function fakeStarter(): {
 
 describe("simHostSpecOf", () => {
   test("names the host after the server ID and merges the server's and the document's keys", () => {
-    expect(simHostSpecOf(server(VALID), { insecureRegistries: ["registry.hcd.test:5000"] })).toEqual({
+    const files = [{ path: "/etc/docker/daemon.json", permissions: "0644", content: "{}" }];
+    const document = { ...VALID, packages: ["docker.io", "caddy", "curl"], write_files: files };
+    expect(simHostSpecOf(server(document), { insecureRegistries: ["registry.hcd.test:5000"] })).toEqual({
       name: "s4001",
       address: "fd5e:0:0:1::1",
       prefixLength: 64,
       authorizedKeys: ["ssh-ed25519 AAAA deployer", "ssh-ed25519 BBBB ops"],
       hostKey: HOST_KEY,
       insecureRegistries: ["registry.hcd.test:5000"],
+      files,
+      enabledUnits: ["caddy"],
     });
   });
 

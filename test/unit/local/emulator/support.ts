@@ -1,5 +1,6 @@
 import * as crypto from "crypto";
 import { RunningEmulator, startEmulator } from "../../../../local/emulator/emulator";
+import { InMemoryLoadBalancerBackend } from "../../../../local/emulator/cloudBackend";
 import { HostBackend, InMemoryHostBackend } from "../../../../local/emulator/hostBackend";
 
 export const TOKEN = "a".repeat(64);
@@ -15,6 +16,8 @@ export interface ApiResponse {
 export interface TestEmulator {
   emulator: RunningEmulator;
   hosts: InMemoryHostBackend;
+  /** The last spec of every network and load balancer the emulator materialised. */
+  lbs: InMemoryLoadBalancerBackend;
   /** One request the way hcloud-go makes it: bearer token, JSON body only when there is one. */
   api(method: string, path: string, body?: unknown, token?: string): Promise<ApiResponse>;
   close(): Promise<void>;
@@ -35,14 +38,17 @@ export async function startTestEmulator(
   options: { stateFile?: string; hosts?: HostBackend; token?: string } = {},
 ): Promise<TestEmulator> {
   const hosts = new InMemoryHostBackend();
+  const lbs = new InMemoryLoadBalancerBackend();
   const emulator = await startEmulator({
     hosts: options.hosts ?? hosts,
+    loadBalancers: lbs,
     stateFile: options.stateFile,
     token: options.token,
   });
   return {
     emulator,
     hosts,
+    lbs,
     async api(method, path, body, token = options.token ?? TOKEN) {
       const headers: Record<string, string> = {
         Authorization: `Bearer ${token}`,

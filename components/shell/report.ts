@@ -1,0 +1,102 @@
+import { FAIL_FUNCTION, HOST_TAG_PREFIX, LABELS, sayFunction, shQuote } from "./prelude";
+import { deployerSsh, onHost, SshTarget } from "./ssh";
+
+/**
+ * A check the report makes on the host itself, through the host's proxy: the app's health path on its
+ * host port, or over HTTPS on its first domain (the certificate is not what this checks).
+ */
+export interface ReportCheck {
+  readonly app: string;
+  readonly port: number;
+  readonly path: string;
+  /** The app's first domain when the proxy serves it over HTTPS. Default: none (plain HTTP on port). */
+  readonly domain?: string;
+}
+
+function checkLine(c: ReportCheck): string {
+  if (c.domain === undefined) return `check ${shQuote(c.app)} ${shQuote(`http://[::1]:${c.port}${c.path}`)}`;
+  return `check ${shQuote(c.app)} ${shQuote(`https://${c.domain}${c.path}`)} -k --resolve ${shQuote(`${c.domain}:443:[::1]`)}`;
+}
+
+export interface ReportArgs {
+  /** The host proxy's admin socket: its HTTP servers (routes) are reported when the socket exists. */
+  readonly proxySocket: string;
+  /** Checks to make, one per app the host should run. */
+  readonly checks: readonly ReportCheck[];
+}
+
+/**
+ * Per container: the fields `docker inspect` knows that status needs, as one JSON object. Never the
+ * whole inspect output: its Config.Env holds the app's secrets.
+ */
+const CONTAINER_FIELDS = [
+  `"name":{{json .Name}}`,
+  `"imageId":{{json .Image}}`,
+  `"image":{{json .Config.Image}}`,
+  `"app":{{json (index .Config.Labels "${LABELS.app}")}}`,
+  `"instance":{{json (index .Config.Labels "${LABELS.instance}")}}`,
+  `"revision":{{json (index .Config.Labels "${LABELS.revision}")}}`,
+  `"state":{{json .State.Status}}`,
+  `"exitCode":{{.State.ExitCode}}`,
+  `"startedAt":{{json .State.StartedAt}}`,
+  `"restartCount":{{.RestartCount}}`,
+  `"health":{{if .State.Health}}{{json .State.Health.Status}}{{else}}null{{end}}`,
+  `"ports":{{json .HostConfig.PortBindings}}`,
+].join(",");
+
+/**
+ * Host side (sh): prints one JSON object describing what runs on the host — every container with the
+ * app label (any state), every hcloud-deploy image tag and the image it names, the HTTP answer of each
+ * check, the disk holding Docker's data, and the proxy's HTTP servers (null without a proxy). Reads only.
+ */
+export function reportScript(args: ReportArgs): string {
+  const checks = args.checks.map(checkLine).join("\n");
+  return `set -u
+sep() { if [ "$first" = 1 ]; then first=0; else printf ','; fi; }
+# check APP URL [CURL OPTION…]
+check() {
+  app=$1 url=$2
+  shift 2
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$@" "$url" 2>/dev/null) || true
+  sep; printf '{"app":"%s","url":"%s","http":"%s"}' "$app" "$url" "\${code:-000}"
+}
+printf '{"containers":['
+first=1
+for id in $(docker ps -aq --no-trunc --filter label=${LABELS.app}); do
+  line=$(docker inspect --format ${shQuote(`{${CONTAINER_FIELDS}}`)} "$id" 2>/dev/null) || continue
+  sep; printf '%s' "$line"
+done
+printf '],"images":['
+first=1
+docker image ls --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' --filter ${shQuote(`reference=${HOST_TAG_PREFIX}*`)} |
+  { while read -r tag id; do sep; printf '{"tag":"%s","id":"%s"}' "$tag" "$id"; done; }
+printf '],"checks":['
+first=1
+${checks}
+root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)
+set -- $(df -P -k "$root" | awk 'NR == 2 { print $2, $3, $4 }')
+images=$(docker system df --format '{{.Type}} {{.Size}}' 2>/dev/null | awk '$1 == "Images" { print $2 }')
+printf '],"disk":{"path":"%s","totalKiB":%s,"usedKiB":%s,"availableKiB":%s,"images":"%s"},"proxy":' \\
+  "$root" "\${1:-0}" "\${2:-0}" "\${3:-0}" "$images"
+servers=""
+if [ -S ${shQuote(args.proxySocket)} ]; then
+  servers=$(curl -s --max-time 3 --unix-socket ${shQuote(args.proxySocket)} -H 'Host: ' http://localhost/config/apps/http/servers) || servers=""
+fi
+printf '%s}\\n' "\${servers:-null}"
+`;
+}
+
+/**
+ * The deployer's side (bash) of one read-only conversation with a host: the shared SSH prelude (stdin:
+ * the deployer's private key), a fail-fast dial, then `remoteScript` on the host with its stdout passed
+ * through. `what` names the conversation in failure lines (`hcloud-deploy: <what> on <host>: …`).
+ */
+export function overSsh(target: SshTarget, hostName: string, what: string, remoteScript: string): string {
+  return `set -euo pipefail
+${sayFunction(shQuote(what), shQuote(hostName))}
+${FAIL_FUNCTION}
+${deployerSsh(target)}
+check_host
+remote ${onHost(remoteScript)}
+`;
+}

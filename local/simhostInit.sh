@@ -1,0 +1,115 @@
+#!/bin/bash
+# The boot of a simulated host: runs under tini (PID 1) in the host's fresh PID, mount and UTS namespaces,
+# inside its network namespace. $1 is the host name, $2 its state directory. It stands in for what a VM
+# has from its disk and from systemd:
+# - /run, /tmp and /root are tmpfs: a reboot (this script starting again) loses them;
+# - the PERSISTENT directories live in $2/disk and survive a reboot, like a VM's disk;
+# - units are supervised the way their systemd units say: containerd, docker and ssh always, caddy once
+#   enabled (systemctl enable). A unit that dies is started again; `systemctl` (a shim on PATH, see
+#   simhostSystemctl.sh) starts, stops, restarts, reloads and enables them.
+# Differences from systemd (documented in the README): no socket activation, no sd_notify (`systemctl
+# start` returns once the process runs, so callers wait for readiness themselves, as the product's scripts
+# do), no PrivateTmp/ProtectSystem sandboxing of caddy.
+set -eu
+host=$1 state=$2
+hostname "$host"
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+mount -t tmpfs -o mode=0700 tmpfs /root
+mapfile -t persistent <"$state/persistent"
+docker_disk_mib=$(cat "$state/docker-disk-mib")
+for dir in "${persistent[@]}"; do
+  # The mount point on the machine stays empty; the host sees its own disk there.
+  mkdir -p "$dir"
+  if [ "$dir" = /var/lib/docker ] && [ -n "$docker_disk_mib" ]; then
+    # A small disk for Docker (disk-full tests); being a tmpfs, it does not survive a reboot.
+    mount -t tmpfs -o "size=${docker_disk_mib}m,mode=0710" tmpfs "$dir"
+  else
+    mount --bind "$state/disk$dir" "$dir"
+  fi
+done
+# The host's own resolver configuration (its dns64Servers, or none), not the machine's.
+mount --bind "$state/resolv.conf" /etc/resolv.conf
+mount -t tmpfs -o mode=0755 tmpfs /usr/local/sbin
+install -m 0755 "$state/systemctl" /usr/local/sbin/systemctl
+mkdir -m 0755 /run/sshd
+mkdir -m 0700 /root/.ssh
+install -m 0600 "$state/authorized_keys" /root/.ssh/authorized_keys
+
+say() { echo "$(date +%T.%3N) $*" >>"$state/init.log"; }
+
+# The value of KEY in a unit and its drop-ins: the last assignment wins, as in systemd.
+unit_value() {
+  local key=$1 unit=$2
+  shopt -s nullglob
+  local files=("/lib/systemd/system/$unit.service" "/etc/systemd/system/$unit.service.d/"*.conf)
+  shopt -u nullglob
+  awk -v key="$key" 'index($0, key "=") == 1 { value = substr($0, length(key) + 2) } END { print value }' "${files[@]}"
+}
+
+start_containerd() { exec containerd; }
+start_docker() {
+  # After=containerd.service
+  until [ -S /run/containerd/containerd.sock ]; do sleep 0.1; done
+  local insecure=()
+  while read -r registry || [ -n "$registry" ]; do
+    [ -z "$registry" ] || insecure+=(--insecure-registry "$registry")
+  done <"$state/insecure-registries"
+  exec dockerd -H unix:///run/docker.sock -H "unix://$state/docker.sock" \
+    --containerd=/run/containerd/containerd.sock "${insecure[@]}"
+}
+start_ssh() { exec /usr/sbin/sshd -D -e -f "$state/sshd_config"; }
+# ExecStart, User and RuntimeDirectory from caddy.service and its drop-ins, as systemd would run them.
+start_caddy() {
+  local command user runtime home
+  command=$(unit_value ExecStart caddy)
+  user=$(unit_value User caddy)
+  runtime=$(unit_value RuntimeDirectory caddy)
+  home=$(getent passwd "$user" | cut -d: -f6)
+  if [ -n "$runtime" ]; then install -d -m 0755 -o "$user" -g "$user" "/run/$runtime"; fi
+  cd /
+  # shellcheck disable=SC2086 # ExecStart is a command line
+  exec setpriv --reuid="$user" --regid="$user" --init-groups --inh-caps=+net_bind_service \
+    --ambient-caps=+net_bind_service -- env -i HOME="$home" USER="$user" LANG=C.UTF-8 \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin $command
+}
+
+# Keeps one unit running while it is wanted. Like systemd's start limit, five starts within ten seconds
+# give up: the unit stays failed until `systemctl start`.
+run_unit() {
+  local name=$1 dir=/run/simhost/$1 pid status starts=()
+  while :; do
+    if [ -e "$dir/stopped" ]; then
+      sleep 0.2
+      continue
+    fi
+    starts+=("$(date +%s)")
+    [ ${#starts[@]} -le 5 ] || starts=("${starts[@]:1}")
+    if [ ${#starts[@]} -eq 5 ] && [ $((starts[4] - starts[0])) -lt 10 ]; then
+      say "$name: start limit hit; failed"
+      touch "$dir/failed" "$dir/stopped"
+      starts=()
+      [ "$name" = caddy ] || exit 1
+      continue
+    fi
+    "start_$name" >>"$state/$name.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$dir/pid"
+    say "$name: started as $pid"
+    status=0
+    wait "$pid" || status=$?
+    rm -f "$dir/pid"
+    say "$name: exited with status $status"
+    [ -e "$dir/stopped" ] || sleep 0.1
+  done
+}
+
+mkdir -p /run/simhost
+for unit in containerd docker ssh caddy; do mkdir -p "/run/simhost/$unit"; done
+[ -e /etc/systemd/system/multi-user.target.wants/caddy.service ] || touch /run/simhost/caddy/stopped
+say "boot"
+for unit in containerd docker ssh caddy; do run_unit "$unit" & done
+# Only an essential unit that hit its start limit ends the host: a test gets the logs at once.
+wait -n || true
+say "an essential unit failed; stopping the host"
+exit 1

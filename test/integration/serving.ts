@@ -1,0 +1,132 @@
+// What the serving tests share: host scripts run from the deployer exactly as `pulumi up` runs them
+// (a local command, the script in its environment, key and env file on stdin), images on a registry.
+import { ProxyTls } from "../../components/shell/caddy";
+import { overSshScript, SCRIPT_VARIABLE, scriptCommandLine } from "../../components/shell/deployerCommand";
+import { hostTagOf, PROXY } from "../../components/shell/prelude";
+import { hostSetupScript } from "../../components/shell/proxy";
+import { rolloutRemoveScript, rolloutScript } from "../../components/shell/rollout";
+import { ServiceSpec } from "../../components/shell/service";
+import { tarballDeliveryScript } from "../../components/shell/tarball";
+import { DockerEngine } from "../../local/dockerd";
+import { run, RunResult } from "../../local/exec";
+import { buildHttpImage, HttpImageOptions, pushImage } from "../../local/images";
+import { LocalRegistry } from "../../local/registry";
+import { deployerKey, repoDigestOf, runOnDeployer, TestHost } from "./support";
+
+/** Runs a deployer script the way the command provider runs a local.Command with it in its environment. */
+export function runCommand(
+  script: string,
+  mode: "create" | "update" | "delete",
+  stdin: string,
+): Promise<RunResult> {
+  return run("/bin/sh", ["-c", scriptCommandLine(mode)], {
+    input: stdin,
+    check: false,
+    env: { ...process.env, [SCRIPT_VARIABLE]: script },
+  });
+}
+
+/** HetznerHost's `<host>-proxy` command. */
+export function setUpProxy(host: TestHost, tls: ProxyTls = { issuer: "internal" }): Promise<RunResult> {
+  const script = overSshScript({
+    subject: "proxy",
+    hostName: host.sim.name,
+    target: host.target,
+    create: hostSetupScript(host.sim.name, tls),
+  });
+  return runCommand(script, "create", `${deployerKey.privateKey}\n`);
+}
+
+/** Service's `<name>-rollout` command: creating (a rollout), updating (the same, no new claim) or deleting. */
+export function rollout(
+  host: TestHost,
+  spec: ServiceSpec,
+  envFile = "",
+  mode: "create" | "update" | "delete" = "create",
+): Promise<RunResult> {
+  const script = overSshScript({
+    subject: spec.app,
+    hostName: host.sim.name,
+    target: host.target,
+    create: rolloutScript(spec, "create"),
+    update: rolloutScript(spec, "update"),
+    delete: rolloutRemoveScript(spec),
+  });
+  return runCommand(script, mode, `${deployerKey.privateKey.trimEnd()}\n${envFile}`);
+}
+
+/** A service of app `app` on `host` running `ref`; one deployment per image, as triggers make it. */
+export function serviceSpec(host: TestHost, app: string, ref: string, overrides: Partial<ServiceSpec> = {}) {
+  const spec: ServiceSpec = {
+    app,
+    hostName: host.sim.name,
+    image: hostTagOf(app, ref),
+    port: 8080,
+    hostPort: 8080,
+    domains: [],
+    memory: "64m",
+    cpus: 0.5,
+    restart: "unless-stopped",
+    health: { path: "/", timeoutSeconds: 10, intervalSeconds: 1 },
+    drainSeconds: 30,
+    env: {},
+    instance: ref.slice(-12),
+    // These tests roll many versions back and forth without delivering again; pruning has its own test.
+    keepImages: 20,
+    ...overrides,
+  };
+  return spec;
+}
+
+/** Builds, pushes and returns the digest reference of each variant of an app's image. */
+export async function pushVariants(
+  engine: DockerEngine,
+  registry: LocalRegistry,
+  app: string,
+  variants: Record<string, Omit<HttpImageOptions, "tag">>,
+): Promise<Record<string, string>> {
+  const refs: Record<string, string> = {};
+  for (const [name, options] of Object.entries(variants)) {
+    const image = await buildHttpImage(engine, { tag: `it/${app}:${name}`, ...options });
+    const pushed = await pushImage(engine, image, registry, `example-org/${app}`, name);
+    refs[name] = await repoDigestOf(engine, pushed);
+  }
+  return refs;
+}
+
+/** Puts an image on the host with the tarball delivery; fails the test when it does not arrive. */
+export async function deliver(
+  engine: DockerEngine,
+  registry: LocalRegistry,
+  host: TestHost,
+  app: string,
+  ref: string,
+) {
+  const script = tarballDeliveryScript({
+    app,
+    hostTag: hostTagOf(app, ref),
+    imageRef: ref,
+    hosts: [{ hostName: host.sim.name, target: host.target }],
+    registry: { server: registry.host, username: registry.user },
+  });
+  const result = await runOnDeployer(engine, script, `${deployerKey.privateKey}\n`);
+  if (result.code !== 0) throw new Error(`delivery of ${ref} failed: ${result.stderr}`);
+}
+
+/** A call to the host proxy's admin API, as root on the host. */
+export async function proxyAdmin(host: TestHost, path: string): Promise<string> {
+  const call = `curl -sS --unix-socket ${PROXY.adminSocket} -H 'Host: ' http://caddy${path}`;
+  return (await host.sim.exec(call)).stdout;
+}
+
+/** GET over IPv6 from the root namespace through the host's proxy; the body, or what went wrong. */
+export async function viaProxy(host: TestHost, port = 8080, urlPath = "/"): Promise<string> {
+  const result = await run(
+    "curl",
+    ["-sS", "-g", "--max-time", "5", `http://[${host.address}]:${port}${urlPath}`],
+    {
+      check: false,
+    },
+  );
+  return result.code === 0 ? result.stdout : `curl failed (${result.code}): ${result.stderr.trim()}`;
+}

@@ -1,0 +1,187 @@
+import { ContainerReport, DesiredHost, desiredHosts, HostReport } from "../../../ops/desired";
+import { driftLines, formatStatus, hostStatus } from "../../../ops/status";
+
+const hex = (c: string) => c.repeat(64);
+const URN = "urn:pulumi:dev::hcloud-deploy::hcloud-deploy";
+const outputs = {
+  hostAddresses: { "web-1": "2001:db8:1::1", "web-2": "2001:db8:2::1" },
+  hostKeys: { "web-1": "ssh-ed25519 AAAA1 web-1", "web-2": "ssh-ed25519 AAAA2 web-2" },
+  hostApps: {
+    "web-2": {},
+    "web-1": {
+      web: {
+        image: `ghcr.io/o/web@sha256:${hex("a")}`,
+        hostPort: 80,
+        domains: ["web.example.com"],
+        healthPath: "/healthz",
+        service: `${URN}:service:Service::web-on-web-1-service`,
+        delivery: `${URN}:delivery:Delivery::web-on-web-1-delivery`,
+      },
+    },
+  },
+};
+
+describe("desiredHosts reads the stack outputs", () => {
+  test("hosts sorted by name, each with address, pinned key and apps", () => {
+    const [web1, web2] = desiredHosts("dev", outputs);
+    expect([web1.name, web1.address, web1.hostKey, web2.name, web2.apps]).toEqual([
+      "web-1",
+      "2001:db8:1::1",
+      "ssh-ed25519 AAAA1 web-1",
+      "web-2",
+      [],
+    ]);
+    expect(web1.apps).toEqual([
+      { app: "web", digest: `sha256:${hex("a")}`, ...outputs.hostApps["web-1"].web },
+    ]);
+  });
+
+  test.each<[string, Record<string, unknown>, string]>([
+    [
+      "a stack deployed before these outputs",
+      { hostAddresses: {}, appImages: {} },
+      "stack dev has no hostKeys/hostApps outputs: deploy it once with this version (pulumi up)",
+    ],
+    [
+      "a host without key",
+      { ...outputs, hostKeys: {} },
+      "stack dev: the outputs do not say how to reach host web-1",
+    ],
+    [
+      "an image that is not digest-pinned",
+      {
+        ...outputs,
+        hostApps: { "web-1": { web: { ...outputs.hostApps["web-1"].web, image: "web:latest" } } },
+      },
+      'stack dev: hostApps.web-1.web.image "web:latest" is not digest-pinned',
+    ],
+  ])("%s fails with one line", (_name, bad, message) => {
+    expect(() => desiredHosts("dev", bad)).toThrow(message);
+  });
+});
+
+const [host] = desiredHosts("dev", outputs);
+const running: ContainerReport = {
+  name: "/web",
+  imageId: `sha256:${hex("b")}`,
+  image: `hcloud-deploy/web:${hex("a")}`,
+  app: "web",
+  instance: "i1",
+  revision: "r1",
+  state: "running",
+  exitCode: 0,
+  startedAt: "2026-11-30T00:00:00Z",
+  restartCount: 0,
+  health: null,
+  ports: {
+    "8080/tcp": [
+      { HostIp: "", HostPort: "80" },
+      { HostIp: "::", HostPort: "80" },
+    ],
+  },
+};
+const healthy: HostReport = {
+  containers: [running],
+  images: [{ tag: `hcloud-deploy/web:${hex("a")}`, id: `sha256:${hex("b")}` }],
+  checks: [{ app: "web", url: "http://[::1]:80/healthz", http: "200" }],
+  disk: {
+    path: "/var/lib/docker",
+    totalKiB: 41943040,
+    usedKiB: 10485760,
+    availableKiB: 20971520,
+    images: "12.5MB",
+  },
+  proxy: null,
+};
+const other = { tag: `hcloud-deploy/web:${hex("c")}`, id: `sha256:${hex("d")}` };
+
+describe("hostStatus compares a host's report with what the stack wants", () => {
+  test.each<[string, HostReport, string[], boolean]>([
+    ["as wanted", healthy, [], false],
+    [
+      "killed",
+      { ...healthy, containers: [{ ...running, state: "exited", exitCode: 137 }] },
+      ["container exited (137)"],
+      false,
+    ],
+    ["gone", { ...healthy, containers: [] }, ["no container"], false],
+    [
+      "another image under the app's label",
+      {
+        ...healthy,
+        images: [...healthy.images, other],
+        containers: [{ ...running, imageId: other.id, image: other.tag }],
+      },
+      [`runs sha256:cccccccccccc… instead of sha256:aaaaaaaaaaaa…`],
+      false,
+    ],
+    [
+      "answering 500",
+      { ...healthy, checks: [{ ...healthy.checks[0], http: "500" }] },
+      ["health check failing (HTTP 500)"],
+      false,
+    ],
+    [
+      "the wanted image removed from under a running container",
+      { ...healthy, images: [] },
+      [`image sha256:aaaaaaaaaaaa… is not on the host`],
+      true,
+    ],
+    [
+      "Docker's own health check says unhealthy",
+      { ...healthy, containers: [{ ...running, health: "unhealthy" }] },
+      ["health check unhealthy"],
+      false,
+    ],
+  ])("%s", (_name, report, problems, imageMissing) => {
+    const [web] = hostStatus(host, report).apps;
+    expect([web.problems, web.imageMissing]).toEqual([problems, imageMissing]);
+  });
+
+  test("a container of ours the stack does not know is drift that names it", () => {
+    const stranger = { ...running, name: "/worker", app: "worker", ports: null };
+    const status = hostStatus(host, { ...healthy, containers: [running, stranger] });
+    expect(driftLines([status])).toEqual(["worker on web-1: not in the stack"]);
+  });
+
+  test("a host that could not be asked is drift with its one-line reason", () => {
+    const line =
+      "hcloud-deploy: status on web-1: unreachable at [2001:db8:1::1]: ssh: connect to host … timed out";
+    expect(driftLines([hostStatus(host, line)])).toEqual([line]);
+  });
+});
+
+describe("formatStatus", () => {
+  test("per host its disk, per app digests, state, health and route; then the verdict", () => {
+    expect(formatStatus("dev", [hostStatus(host, healthy)])).toBe(
+      [
+        "web-1  [2001:db8:1::1]  disk: 10.0 GiB of 40.0 GiB used (33%), 20.0 GiB free on /var/lib/docker; images 12.5MB",
+        "  APP  DESIRED               RUNNING               STATE    HEALTH         ROUTE",
+        "  web  sha256:aaaaaaaaaaaa…  sha256:aaaaaaaaaaaa…  running  ok (HTTP 200)  :80 → 8080",
+        "stack dev: no drift; 1 service(s) on 1 host(s) as the stack wants them",
+      ].join("\n"),
+    );
+  });
+
+  test("drifted rows are marked and listed, unreachable hosts say so", () => {
+    const host2: DesiredHost = { ...host, name: "web-2", address: "2001:db8:2::1", apps: [] };
+    const killed = {
+      ...healthy,
+      containers: [{ ...running, state: "exited", exitCode: 137 }],
+      checks: [{ ...healthy.checks[0], http: "000" }],
+    };
+    const text = formatStatus("dev", [
+      hostStatus(host, killed),
+      hostStatus(host2, "hcloud-deploy: status on web-2: unreachable"),
+    ]);
+    expect(text.split("\n")).toEqual([
+      expect.stringMatching(/^web-1  \[2001:db8:1::1\]  disk: /),
+      "  APP  DESIRED               RUNNING               STATE         HEALTH              ROUTE",
+      "! web  sha256:aaaaaaaaaaaa…  sha256:aaaaaaaaaaaa…  exited (137)  failing (HTTP 000)  :80 → 8080",
+      "web-2  [2001:db8:2::1]  UNREACHABLE",
+      "stack dev: DRIFT",
+      "  web on web-1: container exited (137)",
+      "  hcloud-deploy: status on web-2: unreachable",
+    ]);
+  });
+});
