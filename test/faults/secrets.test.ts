@@ -97,16 +97,16 @@ test("on the host, the secret is only in its 0600 env file and the container's o
   ]
     .filter(Boolean)
     .sort();
-  // The container's own config, as Docker, containerd and the runtime each keep it.
-  const containerConfig = [
-    `/run/docker/containerd/daemon/io.containerd.runtime.v2.task/moby/${id}/config.json`,
-    "<host-state>/docker/containerd/daemon/io.containerd.metadata.v1.bolt/meta.db",
-    `<host-state>/docker/containers/${id}/config.v2.json`,
-  ];
+  // The container's own config, as Docker, containerd and the runtime each keep it; the env file shows
+  // twice, as the host sees it and on the host's disk (its state directory).
   expect(found).toEqual([
     expect.stringMatching(/^\/etc\/hcloud-deploy\/web\/[0-9a-f]{12}-[0-9a-f]{12}\.env$/),
-    ...containerConfig,
+    `/run/containerd/io.containerd.runtime.v2.task/moby/${id}/config.json`,
+    expect.stringMatching(/^<host-state>\/disk\/etc\/hcloud-deploy\/web\/[0-9a-f]{12}-[0-9a-f]{12}\.env$/),
+    "<host-state>/disk/var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db",
+    `<host-state>/disk/var/lib/docker/containers/${id}/config.v2.json`,
   ]);
+  expect(found[2].endsWith(found[0])).toBe(true);
   const envFile = found[0];
   expect((await runOnHost(host, `stat -c '%a %U' ${envFile}`)).stdout.trim()).toBe("600 root");
   outcome(
