@@ -9,7 +9,7 @@ import { deployerSsh } from "../../components/shell/ssh";
 import { generateEd25519KeyPair, parsePublicKey } from "../../components/sshKeys";
 import { delay, run } from "../../local/exec";
 import { stopAllSimHosts } from "../../local/simhost";
-import { deployerKey, startTestHost, TestHost } from "./support";
+import { deployerKey, startTestHost, TestHost } from "../integration/support";
 
 let host: TestHost;
 

@@ -8,8 +8,15 @@ import { ServiceSpec } from "../../components/shell/service";
 import { HARNESS_STATE_ROOT } from "../../local/dockerd";
 import { run } from "../../local/exec";
 import { stopAllSimHosts } from "../../local/simhost";
-import { rollout, setUpProxy } from "./serving";
-import { hostEngine, httpGet, releaseOnHost, runOnHost, startTestHost, TestHost } from "./support";
+import { rollout, setUpProxy } from "../integration/serving";
+import {
+  hostEngine,
+  httpGet,
+  releaseOnHost,
+  runOnHost,
+  startTestHost,
+  TestHost,
+} from "../integration/support";
 
 const RELEASES = 10;
 const PADDING_MIB = 4;

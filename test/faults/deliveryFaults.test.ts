@@ -22,7 +22,7 @@ import {
   startTestHost,
   tarballScript,
   TestHost,
-} from "./support";
+} from "../integration/support";
 
 let registry: LocalRegistry;
 let deployer: DockerEngine;

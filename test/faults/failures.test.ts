@@ -3,8 +3,8 @@
 // them. Needs root and setup-machine.sh.
 import { generateEd25519KeyPair, parsePublicKey } from "../../components/sshKeys";
 import { stopAllSimHosts } from "../../local/simhost";
-import { rollout, serviceSpec, setUpProxy } from "./serving";
-import { startTestHost, TestHost } from "./support";
+import { rollout, serviceSpec, setUpProxy } from "../integration/serving";
+import { startTestHost, TestHost } from "../integration/support";
 
 const REF = `registry.hcd.test:5000/example-org/web@sha256:${"a".repeat(64)}`;
 let host: TestHost;

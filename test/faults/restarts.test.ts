@@ -10,9 +10,9 @@ import { DockerEngine, startDockerEngine } from "../../local/dockerd";
 import { delay, run } from "../../local/exec";
 import { LocalRegistry, startRegistry } from "../../local/registry";
 import { stopAllSimHosts } from "../../local/simhost";
-import { ProbeTarget, startProbe } from "./probe";
-import { deliver, pushVariants, rollout, serviceSpec, setUpProxy } from "./serving";
-import { startTestHost, TestHost } from "./support";
+import { ProbeTarget, startProbe } from "../integration/probe";
+import { deliver, pushVariants, rollout, serviceSpec, setUpProxy } from "../integration/serving";
+import { startTestHost, TestHost } from "../integration/support";
 
 const DOMAIN = "shop.hcd.test";
 let registry: LocalRegistry;
