@@ -19,6 +19,7 @@ import {
   repoDigestOf,
   runOnDeployer,
   runOnHost,
+  stagedFiles,
   startTestHost,
   tarballScript,
   TestHost,
@@ -39,15 +40,6 @@ const seconds = (since: number) => (Date.now() - since) / 1000;
 function expectOnlyOwnLines(result: RunResult, host: string): void {
   for (const line of `${result.stdout}${result.stderr}`.split("\n").filter(Boolean))
     expect(line).toMatch(new RegExp(`^hcloud-deploy: web on ${host}: `));
-}
-
-async function staged(target: TestHost): Promise<string> {
-  return (
-    await runOnHost(
-      target,
-      "ls -A /var/tmp/hcloud-deploy; ls -A /run/hcloud-deploy | grep -vx keys.lock; true",
-    )
-  ).stdout.trim();
 }
 
 const pull = (target: TestHost, ref: string) =>
@@ -131,7 +123,7 @@ describe("fail fast, say why in one line", () => {
       // Progress lines only: nothing claims the image got there.
       expect(result.stdout).not.toContain("loaded");
       expectOnlyOwnLines(result, "it-flt");
-      expect(await staged(host)).toBe("");
+      expect(await stagedFiles(host)).toBe("");
     } finally {
       await host.sim.exec("umount /var/tmp/hcloud-deploy");
     }
@@ -148,7 +140,7 @@ describe("fail fast, say why in one line", () => {
       (await runOnHost(small, `docker image inspect ${hostTagOf("web", big)} >/dev/null 2>&1 || echo absent`))
         .stdout,
     ).toBe("absent\n");
-    expect(await staged(small)).toBe("");
+    expect(await stagedFiles(small)).toBe("");
   });
 
   test("a full disk while pulling from the registry: one line", async () => {
@@ -242,9 +234,9 @@ describe("an interrupted delivery leaves nothing behind", () => {
 
         // A trapped signal (the watchdog sends one when the parent dies) cleans the host at once; a
         // SIGKILL of the script leaves its stream, seconds old, which the next delivery removes.
-        const abandoned = await staged(host);
-        // (its stream on disk, its control files on tmpfs)
-        if (signal === "SIGKILL") expect(abandoned).toMatch(/^web\.([0-9a-f]{12})\.zst\nweb\.\1$/);
+        const abandoned = await stagedFiles(host);
+        // (its control files on tmpfs, its stream on disk)
+        if (signal === "SIGKILL") expect(abandoned).toMatch(/^web\.([0-9a-f]{12})\nweb\.\1\.zst$/);
         else expect(abandoned).toBe("");
         await run("tc", ["qdisc", "del", "dev", link(), "root"]);
         try {
@@ -266,7 +258,7 @@ describe("an interrupted delivery leaves nothing behind", () => {
             "200ms",
           ]);
         }
-        expect(await staged(host)).toBe("");
+        expect(await stagedFiles(host)).toBe("");
         await runOnHost(host, `docker rmi ${hostTagOf("web", big)} > /dev/null`);
       } finally {
         // Whatever the outcome, nothing of this test keeps running.

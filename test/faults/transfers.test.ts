@@ -10,7 +10,14 @@ import { delay, run, RunResult } from "../../local/exec";
 import { buildHttpImage } from "../../local/images";
 import { stopAllSimHosts } from "../../local/simhost";
 import { rollout, setUpProxy, viaProxy } from "../integration/serving";
-import { deployerKey, runOnDeployer, runOnHost, startTestHost, TestHost } from "../integration/support";
+import {
+  deployerKey,
+  runOnDeployer,
+  runOnHost,
+  stagedFiles,
+  startTestHost,
+  TestHost,
+} from "../integration/support";
 import { outcome, refOf, serviceSpec } from "./support";
 
 let host: TestHost;
@@ -37,15 +44,6 @@ function deliver(image: { id: string; tag: string }): Promise<RunResult> {
 const hasImage = async (image: { id: string }) =>
   (await runOnHost(host, `docker image inspect ${image.id} >/dev/null 2>&1 && echo yes`)).stdout.trim() ===
   "yes";
-
-/** What a delivery keeps on the host while it runs: streams on disk, control files on tmpfs. */
-const staged = async () =>
-  (
-    await runOnHost(
-      host,
-      "ls -A /var/tmp/hcloud-deploy /run/hcloud-deploy 2>/dev/null | grep -v -e '^/' -e '^$' -e keys.lock || true",
-    )
-  ).stdout.trim();
 
 /** Slows what reaches the host, so a stream is still running when the fault strikes. */
 async function shaped<T>(work: () => Promise<T>): Promise<T> {
@@ -115,7 +113,7 @@ test("SSH cut mid-transfer: one line, nothing loaded or staged, the app keeps se
     /^hcloud-deploy: web on ft-xfer: (nothing arrived|checksum mismatch)[^\n]*\n$/,
   );
   expect(await hasImage(images.big)).toBe(false);
-  expect(await staged()).toBe("");
+  expect(await stagedFiles(host)).toBe("");
   expect(await viaProxy(host)).toBe("web v1");
   const again = await deliver(images.big);
   expect([again.code, again.stderr]).toEqual([0, ""]);
@@ -160,7 +158,7 @@ test("a corrupted or truncated stream fails its checksum: one line, nothing load
       ),
     );
     expect(await hasImage(images.big2)).toBe(false);
-    expect(await staged()).toBe("");
+    expect(await stagedFiles(host)).toBe("");
     outcome(`${kind} stream`, `refused before loading with "${loaded.stderr.trim()}"; nothing staged`);
   }
   expect(await viaProxy(host)).toBe("web v1");
@@ -188,11 +186,11 @@ test("the host rebooted during a delivery: one line, the app serves again after 
   }
   expect(answer).toBe("web v1");
   // The stream on the host's disk outlived the boot; the next delivery clears it and loads the image.
-  const leftBehind = await staged();
+  const leftBehind = await stagedFiles(host);
   const again = await deliver(images.big2);
   expect([again.code, again.stderr]).toEqual([0, ""]);
   expect(await hasImage(images.big2)).toBe(true);
-  expect(await staged()).toBe("");
+  expect(await stagedFiles(host)).toBe("");
   outcome(
     "host rebooted during a delivery",
     `the delivery failed ${result.total.toFixed(1)} s after it started (host back after ${result.booted.toFixed(1)} s) ` +

@@ -20,6 +20,7 @@ import {
   repoDigestOf,
   runOnDeployer,
   runOnHost,
+  stagedFiles,
   startTestHost,
   TestHost,
 } from "./support";
@@ -61,15 +62,6 @@ async function hostHasImage(host: TestHost, ref: string): Promise<boolean> {
     `docker image inspect ${hostTagOf("web", ref)} >/dev/null 2>&1 && echo yes`,
   );
   return result.stdout.trim() === "yes";
-}
-
-async function stagedFiles(host: TestHost): Promise<string> {
-  return (
-    await runOnHost(
-      host,
-      "ls -A /var/tmp/hcloud-deploy /run/hcloud-deploy 2>/dev/null | grep -v -e '^/' -e '^$' -e keys.lock || true",
-    )
-  ).stdout.trim();
 }
 
 /** Compressed size of the top layer of a local image, as the pack stage would send it. */

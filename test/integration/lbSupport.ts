@@ -1,5 +1,41 @@
 import { request } from "node:http";
+import { RunningEmulator, startEmulator } from "../../local/emulator/emulator";
+import { SimHostBackend } from "../../local/emulator/simhostBackend";
+import { SimLbBackend } from "../../local/emulator/simLbBackend";
 import { delay } from "../../local/exec";
+import { startSimNetwork } from "../../local/privateNetwork";
+import { SimHost, startSimHost } from "../../local/simhost";
+import { startSimLoadBalancer } from "../../local/simLoadBalancer";
+
+/**
+ * The Hetzner API emulator with simulated hosts, private networks and load balancers, as the local stack
+ * runs it; hosts are named `<prefix><server id>` and listed in `hosts` as they start.
+ */
+export async function startLbEmulator(
+  prefix: string,
+  ipv6Pool: string,
+): Promise<{ emulator: RunningEmulator; hosts: Map<string, SimHost> }> {
+  const hosts = new Map<string, SimHost>();
+  const simHosts = new SimHostBackend(
+    async (spec) => {
+      const host = await startSimHost(spec);
+      hosts.set(spec.name, host);
+      return host;
+    },
+    { hostNamePrefix: prefix },
+  );
+  const emulator = await startEmulator({
+    hosts: simHosts,
+    loadBalancers: new SimLbBackend({
+      startNetwork: startSimNetwork,
+      startLoadBalancer: startSimLoadBalancer,
+      serverNetns: (id) => simHosts.netnsOf(id),
+      prefix,
+    }),
+    ipv6Pool,
+  });
+  return { emulator, hosts };
+}
 
 // any: the assertions dig into arbitrary API JSON
 /** A request to the emulator at `endpoint` (`…/v1`), with a token it accepts. */

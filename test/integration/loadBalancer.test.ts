@@ -5,14 +5,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { renderCloudInit } from "../../components/cloudInit";
 import { generateEd25519KeyPair } from "../../components/sshKeys";
-import { RunningEmulator, startEmulator } from "../../local/emulator/emulator";
-import { SimHostBackend } from "../../local/emulator/simhostBackend";
-import { SimLbBackend } from "../../local/emulator/simLbBackend";
+import { RunningEmulator } from "../../local/emulator/emulator";
 import { run } from "../../local/exec";
-import { startSimNetwork } from "../../local/privateNetwork";
-import { SimHost, startSimHost } from "../../local/simhost";
-import { startSimLoadBalancer } from "../../local/simLoadBalancer";
-import { api, probe, waitForHealth } from "./lbSupport";
+import { SimHost } from "../../local/simhost";
+import { api, probe, startLbEmulator, waitForHealth } from "./lbSupport";
 
 const PREFIX = "lbt";
 const APP_PORT = 8080;
@@ -20,7 +16,7 @@ const DOMAIN = "app.lb.test";
 
 let emulator: RunningEmulator;
 let workDir: string;
-const hosts = new Map<string, SimHost>();
+let hosts: Map<string, SimHost>;
 const ids = { network: 0, lb: 0, a: 0, b: 0, certificate: 0 };
 let lbAddress = "";
 
@@ -39,24 +35,7 @@ const namespaces = async () =>
 
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(tmpdir(), "hcd-lb-test-"));
-  const simHosts = new SimHostBackend(
-    async (spec) => {
-      const host = await startSimHost(spec);
-      hosts.set(spec.name, host);
-      return host;
-    },
-    { hostNamePrefix: PREFIX },
-  );
-  emulator = await startEmulator({
-    hosts: simHosts,
-    loadBalancers: new SimLbBackend({
-      startNetwork: startSimNetwork,
-      startLoadBalancer: startSimLoadBalancer,
-      serverNetns: (id) => simHosts.netnsOf(id),
-      prefix: PREFIX,
-    }),
-    ipv6Pool: "fd5e:1b00::/32",
-  });
+  ({ emulator, hosts } = await startLbEmulator(PREFIX, "fd5e:1b00::/32"));
   const server = async (name: string, location: string) => {
     const userData = renderCloudInit({
       hostKey: generateEd25519KeyPair(name),

@@ -4,13 +4,9 @@
 // Needs root, haproxy, caddy and the machine lock.
 import { renderCloudInit } from "../../components/cloudInit";
 import { generateEd25519KeyPair } from "../../components/sshKeys";
-import { RunningEmulator, startEmulator } from "../../local/emulator/emulator";
-import { SimHostBackend } from "../../local/emulator/simhostBackend";
-import { SimLbBackend } from "../../local/emulator/simLbBackend";
-import { startSimNetwork } from "../../local/privateNetwork";
-import { SimHost, startSimHost } from "../../local/simhost";
-import { startSimLoadBalancer } from "../../local/simLoadBalancer";
-import { api, probe, waitForHealth } from "./lbSupport";
+import { RunningEmulator } from "../../local/emulator/emulator";
+import { SimHost } from "../../local/simhost";
+import { api, probe, startLbEmulator, waitForHealth } from "./lbSupport";
 import { startProbe } from "./probe";
 import { rollout, serviceSpec, setUpProxy } from "./serving";
 import { deployerKey, releaseOnHost, TestHost } from "./support";
@@ -19,7 +15,7 @@ const PREFIX = "lbr";
 const PORT = 8080;
 
 let emulator: RunningEmulator;
-const sims = new Map<string, SimHost>();
+let sims: Map<string, SimHost>;
 const hosts: TestHost[] = [];
 const serverIds: number[] = [];
 const releases: Record<"v1" | "v2", string>[] = [];
@@ -54,24 +50,7 @@ const spec = (host: TestHost, version: "v1" | "v2", i: number) =>
   });
 
 beforeAll(async () => {
-  const simHosts = new SimHostBackend(
-    async (s) => {
-      const host = await startSimHost(s);
-      sims.set(s.name, host);
-      return host;
-    },
-    { hostNamePrefix: PREFIX },
-  );
-  emulator = await startEmulator({
-    hosts: simHosts,
-    loadBalancers: new SimLbBackend({
-      startNetwork: startSimNetwork,
-      startLoadBalancer: startSimLoadBalancer,
-      serverNetns: (id) => simHosts.netnsOf(id),
-      prefix: PREFIX,
-    }),
-    ipv6Pool: "fd5e:1c00::/32",
-  });
+  ({ emulator, hosts: sims } = await startLbEmulator(PREFIX, "fd5e:1c00::/32"));
   const key = await api(emulator.endpoint, "POST", "/ssh_keys", {
     name: "deployer",
     public_key: deployerKey.publicKey,

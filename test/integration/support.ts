@@ -216,3 +216,13 @@ export async function releaseOnHost(
   });
   return tag;
 }
+
+/** What deliveries keep on the host while they run, one name per line: streams on disk, control dirs on tmpfs. */
+export async function stagedFiles(host: TestHost): Promise<string> {
+  return (
+    await runOnHost(
+      host,
+      "ls -A /var/tmp/hcloud-deploy /run/hcloud-deploy 2>/dev/null | grep -v -e '^/' -e '^$' -e keys.lock || true",
+    )
+  ).stdout.trim();
+}
