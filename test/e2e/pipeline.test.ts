@@ -129,6 +129,12 @@ describeE2e("the local stack on the real Pulumi engine", () => {
         ["config", "set", "--stack", STACK, "--path", "hcloud-deploy:apps[0].loadBalancer", "true"],
         opts,
       );
+      // Behind the load balancer the hosts serve web over plain HTTP on its hostPort, which must not be
+      // api's (8080, on local-2).
+      await pulumi(
+        ["config", "set", "--stack", STACK, "--path", "hcloud-deploy:apps[0].hostPort", "8081"],
+        opts,
+      );
     }
   }, 300_000);
 
@@ -144,9 +150,13 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e v1"], opts);
     const all = await endpoints(STACK, opts);
     expect(Object.keys(all).sort()).toEqual(["api", "web"]);
+    // Behind a load balancer TLS ends there, and the hosts serve web over plain HTTP on its hostPort.
+    const webUrl = withLoadBalancer
+      ? expect.stringMatching(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:8081\/$/)
+      : "https://web.hcd.test/";
     expect(all.web.map((e) => [e.host, e.url])).toEqual([
-      ["local-1", "https://web.hcd.test/"],
-      ["local-2", "https://web.hcd.test/"],
+      ["local-1", webUrl],
+      ["local-2", webUrl],
     ]);
     expect(all.api.map((e) => e.url)).toEqual([
       expect.stringMatching(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:8080\/$/),
@@ -163,14 +173,19 @@ describeE2e("the local stack on the real Pulumi engine", () => {
         await pulumiOutput(["stack", "output", "--stack", STACK, "--json", "appLoadBalancers"], opts),
       );
       expect(Object.keys(lbs)).toEqual(["web"]);
-      expect(lbs.web.url).toMatch(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:80\/$/);
+      // web has a domain: HTTPS at the load balancer, with the certificate the emulator issued.
+      expect(lbs.web.url).toBe("https://web.hcd.test/");
+      const certificates = await api(env.info.hcloudEndpoint, "GET", "/certificates");
+      const caFile = path.join(work, "lb-ca.crt");
+      await writeFile(caFile, certificates.body.certificates[0].certificate);
+      const viaLb = { host: "load balancer", url: lbs.web.url, address: lbs.web.ipv6, caFile };
       const lbList = await api(env.info.hcloudEndpoint, "GET", "/load_balancers");
       const [lb] = lbList.body.load_balancers as { id: number; targets: { server: { id: number } }[] }[];
       // New targets receive traffic after their first passing check (every 15 s by default).
       const healthy = Object.fromEntries(lb.targets.map((t) => [t.server.id, "healthy"]));
       expect(Object.keys(healthy)).toHaveLength(2);
       await waitForHealth(env.info.hcloudEndpoint, lb.id, healthy, 60_000);
-      for (let i = 0; i < 10; i++) expect(await answers(lbs.web.url)).toBe("web v1");
+      for (let i = 0; i < 10; i++) expect(await answers(viaLb)).toBe("web v1");
     },
     120_000,
   );
