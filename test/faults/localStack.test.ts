@@ -11,6 +11,7 @@ import { HARNESS_STATE_ROOT } from "../../local/dockerd";
 import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../../local/environment";
 import { run } from "../../local/exec";
 import { pulumi, pulumiEnv, pulumiOutput } from "../../local/stack";
+import { answers, endpoints } from "../e2e/endpoints";
 import { outcome, sampleArgv } from "./support";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -190,8 +191,9 @@ describeEngine("the local stack's day 2, as the README shows it", () => {
     const v1 = (await outputs()).appImages.web as string;
     await writeFile(path.join(work, "apps/web/www/index.html"), "web v2");
     expect((await npmRun(["local:up"])).code).toBe(0);
-    const url = (await outputs()).appUrls.web[0];
-    expect(await get(url)).toBe("web v2");
+    // web answers over HTTPS for its domain at each host, trusting that host's proxy CA.
+    const [web] = (await endpoints("local", opts)).web;
+    expect(await answers(web)).toBe("web v2");
 
     const list = await npmRun(["rollback", "--", "--stack", "local", "--list"]);
     expect(list.code).toBe(0);
@@ -204,16 +206,16 @@ describeEngine("the local stack's day 2, as the README shows it", () => {
       0,
       expect.stringContaining("npm run local:up keeps these pins"),
     ]);
-    expect(await get(url)).toContain("hello from web");
+    expect(await answers(web)).toContain("hello from web");
 
     const kept = await npmRun(["local:up"]);
     expect([kept.code, kept.output]).toEqual([
       0,
       expect.stringContaining(`local: web stays on ${v1}: a rollback pinned it`),
     ]);
-    expect(await get(url)).toContain("hello from web");
+    expect(await answers(web)).toContain("hello from web");
     expect((await npmRun(["local:up", "--", "--roll-forward"])).code).toBe(0);
-    expect(await get(url)).toBe("web v2");
+    expect(await answers(web)).toBe("web v2");
     expect(
       JSON.parse(await readFile(path.join(work, ".pulumi-local", "built-pins.json"), "utf8")).web,
     ).not.toBe(v1);
