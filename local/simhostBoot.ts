@@ -7,11 +7,17 @@ import path from "node:path";
 import { dockerEngineAnswers } from "./dockerd";
 import { Daemon, childPids, readTail, run, startDaemon, waitUntil } from "./exec";
 import { plumbNetwork } from "./hostNetwork";
-import type { SimHostSpec } from "./simhost";
 import { INIT_SCRIPT_NAME } from "./simhostFiles";
 
 const HOST_START_TIMEOUT_MS = 60_000;
 const LOG_TAIL_CHARS = 3000;
+
+/** What a boot needs to know of the host (a SimHostSpec has it). */
+export interface BootingHost {
+  /** The netns is "hcd-<name>". */
+  readonly name: string;
+  readonly address: string;
+}
 
 export interface Booted {
   readonly init: Daemon;
@@ -20,7 +26,7 @@ export interface Booted {
 }
 
 /** Plumbs the host's network and runs its init until sshd and dockerd answer. */
-export async function boot(spec: SimHostSpec, prefixLength: number, stateDir: string): Promise<Booted> {
+export async function boot(spec: BootingHost, prefixLength: number, stateDir: string): Promise<Booted> {
   const netns = `hcd-${spec.name}`;
   await plumbNetwork(netns, spec.address, prefixLength);
   const namespaces = ["--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--kill-child"];
@@ -48,7 +54,7 @@ export async function unplumb(netns: string): Promise<void> {
   await run("ip", ["netns", "del", netns], { check: false });
 }
 
-async function waitForHost(spec: SimHostSpec, stateDir: string, init: Daemon): Promise<void> {
+async function waitForHost(spec: BootingHost, stateDir: string, init: Daemon): Promise<void> {
   const logs = async () =>
     (
       await Promise.all(
