@@ -10,7 +10,7 @@ import { tarballDeliveryScript } from "../components/shell/tarball";
 import { generateEd25519KeyPair } from "../components/sshKeys";
 import { DockerEngine, startDockerEngine } from "../local/dockerd";
 import { run, RunResult } from "../local/exec";
-import { HARNESS_BRIDGE } from "../local/hostNetwork";
+import { HARNESS_BRIDGE, hostLink, shapeLink } from "../local/hostNetwork";
 import { LocalRegistry, startRegistry } from "../local/registry";
 import { SimHost, startSimHost, stopAllSimHosts } from "../local/simhost";
 
@@ -68,25 +68,8 @@ export class Lab {
 
   /** Shapes what reaches each host (`hosts`) or what leaves the deployer (`uplink`); `null` removes it. */
   async shape(where: "hosts" | "uplink", rate: string | null): Promise<void> {
-    const links = where === "hosts" ? this.hosts.map((h) => `hcd-${h.sim.name}`) : [HARNESS_BRIDGE];
-    for (const link of links) {
-      if (rate === null) await run("tc", ["qdisc", "del", "dev", link, "root"], { check: false });
-      else
-        await run("tc", [
-          "qdisc",
-          "replace",
-          "dev",
-          link,
-          "root",
-          "tbf",
-          "rate",
-          rate,
-          "burst",
-          "256kb",
-          "latency",
-          "400ms",
-        ]);
-    }
+    const links = where === "hosts" ? this.hosts.map((h) => hostLink(h.sim.name)) : [HARNESS_BRIDGE];
+    for (const link of links) await shapeLink(link, rate, { burst: "256kb", latency: "400ms" });
   }
 
   /** Runs `script` on the deployer (bash, key and token on stdin) and measures it. */

@@ -41,6 +41,30 @@ export async function plumbNetwork(netns: string, address: string, prefixLength:
   await inHost("-6", "route", "add", HARNESS_SERVICE_PREFIX, "via", "fe80::1", "dev", "eth0");
 }
 
+/** The root namespace's side of a host's link: what it sends there is what reaches that host. */
+export function hostLink(hostName: string): string {
+  return `hcd-${hostName}`;
+}
+
+/**
+ * Shapes what the root namespace sends out of `link` (a host's link, or HARNESS_BRIDGE: the deployer's
+ * uplink) with a token bucket of `rate` (tc's notation, e.g. "100mbit"); `null` takes the shaping off.
+ */
+export async function shapeLink(
+  link: string,
+  rate: string | null,
+  bucket: { burst: string; latency: string } = { burst: "64kb", latency: "200ms" },
+): Promise<void> {
+  if (rate === null) {
+    await run("tc", ["qdisc", "del", "dev", link, "root"], { check: false });
+    return;
+  }
+  await run("tc", [
+    ...["qdisc", "replace", "dev", link, "root", "tbf", "rate", rate],
+    ...["burst", bucket.burst, "latency", bucket.latency],
+  ]);
+}
+
 // The service address, its /etc/hosts line and the unreachable route are shared by all hosts and
 // registries, also those of other test processes on this machine. Each process registers while it
 // uses them and the last live one removes them; flock serialises that between processes, and a

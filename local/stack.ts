@@ -154,6 +154,24 @@ export async function pinImages(
   }
 }
 
+/**
+ * Selects (creating) `stack` in a project copy's own backend and points it at a local environment started
+ * on other ports than the committed stack file names: its Hetzner API endpoint and registry.
+ */
+export async function selectStackOn(
+  stack: string,
+  env: LocalEnvInfo,
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<void> {
+  await mkdir(path.join(opts.cwd, ".pulumi-local", "state"), { recursive: true });
+  await pulumi(["stack", "select", stack, "--create", "--secrets-provider", "passphrase"], opts);
+  await pulumi(["config", "set", "--stack", stack, "hcloud:endpoint", env.hcloudEndpoint], opts);
+  await pulumi(
+    ["config", "set", "--stack", stack, "--path", `${configKey("registry")}.server`, env.registry.host],
+    opts,
+  );
+}
+
 /** Copies the project's tracked files to `dest` (a stack run there edits app sources and its stack file). */
 export async function copyProject(root: string, dest: string): Promise<void> {
   const files = (await run("git", ["-C", root, "ls-files", "-z"])).stdout.split("\0").filter(Boolean);

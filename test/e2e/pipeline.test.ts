@@ -3,7 +3,7 @@
 // own ports and host names so a running `npm run local:up` is not disturbed. Needs root and a `pulumi`
 // on PATH (scripts/test-all.sh puts the toolchain there); without one the suite is skipped, saying why.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
@@ -22,6 +22,7 @@ import {
   pulumi,
   pulumiEnv,
   pulumiOutput,
+  selectStackOn,
 } from "../../local/stack";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -115,13 +116,7 @@ describeE2e("the local stack on the real Pulumi engine", () => {
       engineName: "e2e-deployer",
     });
     opts = { cwd: work, env: pulumiEnv(work, env.info) };
-    await mkdir(path.join(work, ".pulumi-local", "state"), { recursive: true });
-    await pulumi(["stack", "select", STACK, "--create", "--secrets-provider", "passphrase"], opts);
-    await pulumi(["config", "set", "--stack", STACK, "hcloud:endpoint", env.info.hcloudEndpoint], opts);
-    await pulumi(
-      ["config", "set", "--stack", STACK, "--path", "hcloud-deploy:registry.server", env.info.registry.host],
-      opts,
-    );
+    await selectStackOn(STACK, env.info, opts);
     apps = localApps(path.join(work, `Pulumi.${STACK}.yaml`));
     if (withLoadBalancer) {
       expect(apps[0].name).toBe("web");

@@ -11,6 +11,7 @@ import { DockerEngine, startDockerEngine } from "../../local/dockerd";
 import { childPids, delay, run, RunResult } from "../../local/exec";
 import { buildHttpImage, pushImage } from "../../local/images";
 import { LocalRegistry, startRegistry } from "../../local/registry";
+import { hostLink, shapeLink } from "../../local/hostNetwork";
 import { stopAllSimHosts } from "../../local/simhost";
 import {
   bytesSentTo,
@@ -154,26 +155,13 @@ describe("fail fast, say why in one line", () => {
 });
 
 describe("an interrupted delivery leaves nothing behind", () => {
-  const link = () => `hcd-${host.sim.name}`;
+  const link = () => hostLink(host.sim.name);
   beforeAll(async () => {
     // Slow enough that every interruption lands mid-stream.
-    await run("tc", [
-      "qdisc",
-      "add",
-      "dev",
-      link(),
-      "root",
-      "tbf",
-      "rate",
-      "8mbit",
-      "burst",
-      "64kb",
-      "latency",
-      "200ms",
-    ]);
+    await shapeLink(link(), "8mbit");
   });
   afterAll(async () => {
-    await run("tc", ["qdisc", "del", "dev", link(), "root"], { check: false });
+    await shapeLink(link(), null);
   });
 
   /**
@@ -238,25 +226,13 @@ describe("an interrupted delivery leaves nothing behind", () => {
         // (its control files on tmpfs, its stream on disk)
         if (signal === "SIGKILL") expect(abandoned).toMatch(/^web\.([0-9a-f]{12})\nweb\.\1\.zst$/);
         else expect(abandoned).toBe("");
+        // Unshaped for the next delivery; tc fails here if the shaping was not in place all along.
         await run("tc", ["qdisc", "del", "dev", link(), "root"]);
         try {
           const next = await deliverTarball(deployer, [host], big);
           expect([next.code, next.stderr]).toEqual([0, ""]);
         } finally {
-          await run("tc", [
-            "qdisc",
-            "add",
-            "dev",
-            link(),
-            "root",
-            "tbf",
-            "rate",
-            "8mbit",
-            "burst",
-            "64kb",
-            "latency",
-            "200ms",
-          ]);
+          await shapeLink(link(), "8mbit");
         }
         expect(await stagedFiles(host)).toBe("");
         await runOnHost(host, `docker rmi ${hostTagOf("web", big)} > /dev/null`);

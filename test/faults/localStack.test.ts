@@ -4,13 +4,13 @@
 // secrets scan of what only a real deploy makes: stack state, argv during `pulumi up`, its output.
 // Needs root and a `pulumi` on PATH; without one the suite is skipped, saying why.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { HARNESS_STATE_ROOT } from "../../local/dockerd";
 import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../../local/environment";
 import { run } from "../../local/exec";
-import { pulumi, pulumiEnv, pulumiOutput } from "../../local/stack";
+import { copyProject, pulumi, pulumiEnv, pulumiOutput, selectStackOn } from "../../local/stack";
 import { answers, endpoints } from "../e2e/endpoints";
 import { outcome, sampleArgv } from "./support";
 
@@ -55,12 +55,7 @@ const hostDocker = (simName: string, args: string[]) =>
 describeEngine("the local stack's day 2, as the README shows it", () => {
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), "hcd-faults-"));
-    const files = (await run("git", ["-C", ROOT, "ls-files", "-z"])).stdout.split("\0").filter(Boolean);
-    for (const file of files) {
-      await mkdir(path.dirname(path.join(work, file)), { recursive: true });
-      await run("cp", ["-p", path.join(ROOT, file), path.join(work, file)]);
-    }
-    await symlink(path.join(ROOT, "node_modules"), path.join(work, "node_modules"));
+    await copyProject(ROOT, work);
     // Where local:up looks for a running environment: the copy's own .pulumi-local.
     env = await startLocalEnv({
       dir: path.join(work, ".pulumi-local"),
@@ -72,21 +67,7 @@ describeEngine("the local stack's day 2, as the README shows it", () => {
       engineName: "faults-deployer",
     });
     opts = { cwd: work, env: pulumiEnv(work, env.info) };
-    await mkdir(path.join(work, ".pulumi-local", "state"), { recursive: true });
-    await pulumi(["stack", "select", "local", "--create", "--secrets-provider", "passphrase"], opts);
-    await pulumi(["config", "set", "--stack", "local", "hcloud:endpoint", env.info.hcloudEndpoint], opts);
-    await pulumi(
-      [
-        "config",
-        "set",
-        "--stack",
-        "local",
-        "--path",
-        "hcloud-deploy:registry.server",
-        env.info.registry.host,
-      ],
-      opts,
-    );
+    await selectStackOn("local", env.info, opts);
   }, 300_000);
 
   afterAll(async () => {

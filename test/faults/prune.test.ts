@@ -9,6 +9,7 @@ import { HARNESS_STATE_ROOT } from "../../local/dockerd";
 import { run } from "../../local/exec";
 import { stopAllSimHosts } from "../../local/simhost";
 import { rollout, setUpProxy } from "../integration/serving";
+import { serviceSpec } from "./support";
 import {
   hostEngine,
   httpGet,
@@ -24,22 +25,7 @@ const KEEP = 3;
 let host: TestHost;
 
 function spec(app: string, image: string, hostPort: number): ServiceSpec {
-  return {
-    app,
-    hostName: "it-prune",
-    image,
-    port: 8080,
-    hostPort,
-    domains: [],
-    memory: "64m",
-    cpus: 0.5,
-    restart: "unless-stopped",
-    health: { path: "/", timeoutSeconds: 8, intervalSeconds: 1 },
-    drainSeconds: 5,
-    env: {},
-    instance: image.slice(-12),
-    keepImages: KEEP,
-  };
+  return { ...serviceSpec(host, app, image, hostPort), env: {}, keepImages: KEEP };
 }
 
 async function tags(app: string): Promise<string[]> {

@@ -8,6 +8,7 @@ import { tarballDeliveryScript } from "../../components/shell/tarball";
 import { DockerEngine, startDockerEngine } from "../../local/dockerd";
 import { delay, run, RunResult } from "../../local/exec";
 import { buildHttpImage } from "../../local/images";
+import { hostLink, shapeLink } from "../../local/hostNetwork";
 import { stopAllSimHosts } from "../../local/simhost";
 import { rollout, setUpProxy, viaProxy } from "../integration/serving";
 import {
@@ -47,26 +48,13 @@ const hasImage = async (image: { id: string }) =>
 
 /** Slows what reaches the host, so a stream is still running when the fault strikes. */
 async function shaped<T>(work: () => Promise<T>): Promise<T> {
-  const link = `hcd-${host.sim.name}`;
-  await run("tc", [
-    "qdisc",
-    "add",
-    "dev",
-    link,
-    "root",
-    "tbf",
-    "rate",
-    "16mbit",
-    "burst",
-    "64kb",
-    "latency",
-    "200ms",
-  ]);
+  const link = hostLink(host.sim.name);
+  await shapeLink(link, "16mbit");
   try {
     return await work();
   } finally {
     // A reboot makes the link anew, without the shaping.
-    await run("tc", ["qdisc", "del", "dev", link, "root"], { check: false });
+    await shapeLink(link, null);
   }
 }
 
