@@ -113,6 +113,18 @@ export function sayFunction(appWord: string, hostWord: string): string {
 /** Shell line defining `fail`: says its message on stderr and exits 1 (needs `say`). */
 export const FAIL_FUNCTION = `fail() { say "$*" >&2; exit 1; }`;
 
+/** sh: sets $docker_root to the directory Docker keeps images in, as the engine reports it. */
+export const DOCKER_ROOT = `docker_root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)`;
+
+/**
+ * sh (needs `say`): `image_disk_full DOING DONE` prints the one line for a full image disk, with the
+ * space left there, e.g. `image_disk_full loading loaded`.
+ */
+export const IMAGE_DISK_FULL_FUNCTION = `image_disk_full() {
+  ${DOCKER_ROOT}
+  say "disk full on the host while $1 the image ($(df -Pm "$docker_root" | awk 'NR == 2 { print $4 }') MiB free in $docker_root); the image was not $2" >&2
+}`;
+
 /**
  * Shell lines (sh) that take the shared side of the host's image lock: image loads and pulls hold it
  * until the image carries its tag, so a concurrent dangling-image prune cannot take an image that is

@@ -1,4 +1,12 @@
-import { FAIL_FUNCTION, HostImage, PATHS, SHARED_IMAGE_LOCK, sayFunction, shQuote } from "./prelude";
+import {
+  FAIL_FUNCTION,
+  HostImage,
+  IMAGE_DISK_FULL_FUNCTION,
+  PATHS,
+  SHARED_IMAGE_LOCK,
+  sayFunction,
+  shQuote,
+} from "./prelude";
 import { deployerSsh, onHost, SshTarget } from "./ssh";
 
 export interface RegistryPullArgs extends HostImage {
@@ -16,6 +24,7 @@ export function registryPullScript(args: RegistryPullArgs): string {
   const { server, username } = args.registry;
   return `set -eu
 ${sayFunction(shQuote(args.app), shQuote(args.hostName))}
+${IMAGE_DISK_FULL_FUNCTION}
 ref=${shQuote(args.imageRef)} tag=${shQuote(args.hostTag)} start=$(date +%s)
 if docker image inspect "$tag" >/dev/null 2>&1; then
   say "$ref already on the host; nothing pulled"
@@ -34,9 +43,7 @@ ${SHARED_IMAGE_LOCK}
 if ! pulled=$(docker --config "$cfg" pull -q "$ref" 2>&1); then
   pulled=$(printf '%s' "$pulled" | tr '\\n' ' ' | cut -c1-300)
   case $pulled in
-    *"no space left on device"*)
-      root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)
-      say "disk full on the host while pulling the image ($(df -Pm "$root" | awk 'NR == 2 { print $4 }') MiB free in $root); the image was not pulled" >&2 ;;
+    *"no space left on device"*) image_disk_full pulling pulled ;;
     *) say "docker pull failed: $pulled" >&2 ;;
   esac
   exit 1

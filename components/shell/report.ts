@@ -1,4 +1,4 @@
-import { FAIL_FUNCTION, HOST_TAG_PREFIX, LABELS, sayFunction, shQuote } from "./prelude";
+import { DOCKER_ROOT, FAIL_FUNCTION, HOST_TAG_PREFIX, LABELS, sayFunction, shQuote } from "./prelude";
 import { deployerSsh, onHost, SshTarget } from "./ssh";
 
 /**
@@ -73,11 +73,11 @@ docker image ls --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' --filter 
 printf '],"checks":['
 first=1
 ${checks}
-root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)
-set -- $(df -P -k "$root" | awk 'NR == 2 { print $2, $3, $4 }')
+${DOCKER_ROOT}
+set -- $(df -P -k "$docker_root" | awk 'NR == 2 { print $2, $3, $4 }')
 images=$(docker system df --format '{{.Type}} {{.Size}}' 2>/dev/null | awk '$1 == "Images" { print $2 }')
 printf '],"disk":{"path":"%s","totalKiB":%s,"usedKiB":%s,"availableKiB":%s,"images":"%s"},"proxy":' \\
-  "$root" "\${1:-0}" "\${2:-0}" "\${3:-0}" "$images"
+  "$docker_root" "\${1:-0}" "\${2:-0}" "\${3:-0}" "$images"
 servers=""
 if [ -S ${shQuote(args.proxySocket)} ]; then
   servers=$(curl -s --max-time 3 --unix-socket ${shQuote(args.proxySocket)} -H 'Host: ' http://localhost/config/apps/http/servers) || servers=""

@@ -1,4 +1,4 @@
-import { PATHS, SHARED_IMAGE_LOCK, sayFunction, shQuote } from "./prelude";
+import { IMAGE_DISK_FULL_FUNCTION, PATHS, SHARED_IMAGE_LOCK, sayFunction, shQuote } from "./prelude";
 import { CONNECT_TIMEOUT_SECONDS } from "./ssh";
 
 /**
@@ -182,7 +182,8 @@ exit 1
  * PARTIAL_REFUSED or STREAM_BROKEN for the deployer's fallbacks, 1 with a one-line cause otherwise.
  */
 export function loadScript(image: StageImage): string {
-  return `${common(image)}ctl=${PATHS.control}/"$app.$1" data=${PATHS.staging}/"$app.$1.zst"
+  return `${common(image)}${IMAGE_DISK_FULL_FUNCTION}
+ctl=${PATHS.control}/"$app.$1" data=${PATHS.staging}/"$app.$1.zst"
 trap 'rm -rf "$ctl" "$data"' EXIT
 relay_keys drop "$app.$1"
 close_relay "$ctl"
@@ -199,10 +200,7 @@ ${SHARED_IMAGE_LOCK}
 if ! loaded=$(zstd -dcq "$data" | docker load 2>&1); then
   loaded=$(printf '%s' "$loaded" | tr '\\n' ' ' | cut -c1-300)
   case $loaded in
-    *"no space left on device"*)
-      root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)
-      say "disk full on the host while loading the image ($(df -Pm "$root" | awk 'NR == 2 { print $4 }') MiB free in $root); the image was not loaded" >&2
-      exit 1 ;;
+    *"no space left on device"*) image_disk_full loading loaded; exit 1 ;;
   esac
   if [ "$4" = partial ]; then say "the engine refused an archive without the layers it holds: $loaded" >&2; exit ${PARTIAL_REFUSED}; fi
   say "docker load failed: $loaded" >&2
