@@ -10,186 +10,211 @@ import {
   Service,
 } from "./components";
 import { loadConfig } from "./config/loader";
+import { hostSpecsOutput, planHosts } from "./config/hostSpecs";
+import { runPreflight } from "./config/preflightRun";
+import { readPreviousDeployment } from "./config/previous";
 import { hostDomains, publicPorts } from "./config/serving";
 
-const config = loadConfig();
-const labels = { project: config.project, stack: config.stack };
+/** The program: an async function, so the preflight runs before any resource is registered. */
+export = async () => {
+  const config = loadConfig();
+  // What each host's server is (kept from the last deployment unless the stack names it or bumps its
+  // generation), checked against the live catalog before anything is created.
+  const plans = planHosts(config.hosts, await readPreviousDeployment());
+  await runPreflight(plans, config.catalogAccess);
+  const labels = { project: config.project, stack: config.stack };
 
-// One deployer key per stack: Hetzner refuses the same public key twice in a project.
-const sshKey = new hcloud.SshKey("deployer", {
-  name: `${config.project}-${config.stack}`,
-  publicKey: config.sshPublicKey,
-  labels,
-});
-
-// Hosts: one IPv6-only server each, ready for containers once its readiness gate passes and its proxy runs.
-// Each lets the others reach its SSH (the relays of a delivery): their networks are known once all primary
-// IPs exist.
-const [hostNetworks, resolveHostNetworks] = pulumi.deferredOutput<Record<string, string>>();
-const hosts = new Map(
-  config.hosts.map(({ name, ...host }) => [
-    name,
-    new HetznerHost(name, {
-      ...host,
-      serverName: `${name}-${config.stack}`,
-      sshKeyId: sshKey.id,
-      sshPrivateKey: config.secrets.sshPrivateKey,
-      sshAllowedCidrs: config.sshAllowedCidrs,
-      peerSshSources: hostNetworks.apply((all) =>
-        Object.entries(all)
-          .filter(([other]) => other !== name)
-          .map(([, network]) => network),
-      ),
-      openPorts: [
-        ...new Set(config.apps.filter((a) => a.hosts.includes(name)).flatMap((a) => publicPorts(a))),
-      ],
-      tls: config.tls,
-      replacementPolicy: config.hostReplacement,
-      readinessTimeoutSeconds: config.readinessTimeoutSeconds,
-      labels,
-    }),
-  ]),
-);
-
-resolveHostNetworks(pulumi.all(Object.fromEntries([...hosts].map(([name, h]) => [name, h.ipv6Network]))));
-
-// Apps: one image each, then per host a delivery (tarball or registry pull) and a health-gated service.
-// A tarball app on several hosts first goes to all of them at once (each new byte over the deployer's
-// uplink once); each host's own delivery then finds its image there, or sends directly what is missing.
-// Services roll across the app's hosts, hostsAtOnce at a time, in host order: each waits for the one
-// hostsAtOnce places before it, so a failure leaves the later hosts untouched.
-const apps = config.apps.map((app) => {
-  const image = new AppImage(app.name, {
-    app: app.name,
-    source: app.source,
-    registry: config.registry,
-    pushToken: config.secrets.registryPushToken,
+  // One deployer key per stack: Hetzner refuses the same public key twice in a project.
+  const sshKey = new hcloud.SshKey("deployer", {
+    name: `${config.project}-${config.stack}`,
+    publicKey: config.sshPublicKey,
+    labels,
   });
-  const secretEnv = config.secrets.appSecrets.apply((all) =>
-    Object.fromEntries(app.secretEnv.map((name) => [name, all[app.name][name]])),
+
+  // Hosts: one IPv6-only server each, ready for containers once its readiness gate passes and its proxy runs.
+  // Each lets the others reach its SSH (the relays of a delivery): their networks are known once all primary
+  // IPs exist.
+  const [hostNetworks, resolveHostNetworks] = pulumi.deferredOutput<Record<string, string>>();
+  const hosts = new Map(
+    config.hosts.map(({ name, ...host }, i) => [
+      name,
+      new HetznerHost(name, {
+        ...host,
+        serverType: plans[i].serverType,
+        image: plans[i].image,
+        serverName: `${name}-${config.stack}`,
+        sshKeyId: sshKey.id,
+        sshPrivateKey: config.secrets.sshPrivateKey,
+        sshAllowedCidrs: config.sshAllowedCidrs,
+        peerSshSources: hostNetworks.apply((all) =>
+          Object.entries(all)
+            .filter(([other]) => other !== name)
+            .map(([, network]) => network),
+        ),
+        openPorts: [
+          ...new Set(config.apps.filter((a) => a.hosts.includes(name)).flatMap((a) => publicPorts(a))),
+        ],
+        tls: config.tls,
+        replacementPolicy: config.hostReplacement,
+        readinessTimeoutSeconds: config.readinessTimeoutSeconds,
+        labels,
+      }),
+    ]),
   );
-  const appHosts = app.hosts.map((hostName) => hosts.get(hostName) as HetznerHost);
-  const fanOut =
-    app.delivery === "tarball" && appHosts.length > 1
-      ? new DeliveryFanOut(`${app.name}-fan-out`, {
-          app: app.name,
-          targets: appHosts,
-          imageRef: image.ref,
-          registry: config.registry,
-          pullToken: config.secrets.registryPullToken,
-          parallelism: config.deliveryParallelism,
-          dependsOn: appHosts.map((h) => h.firewall),
-        })
-      : undefined;
-  const services: { hostName: string; delivery: Delivery; service: Service }[] = [];
-  for (const [i, hostName] of app.hosts.entries()) {
-    const name = `${app.name}-on-${hostName}`;
-    const delivery = new Delivery(`${name}-delivery`, {
+
+  resolveHostNetworks(pulumi.all(Object.fromEntries([...hosts].map(([name, h]) => [name, h.ipv6Network]))));
+
+  // Apps: one image each, then per host a delivery (tarball or registry pull) and a health-gated service.
+  // A tarball app on several hosts first goes to all of them at once (each new byte over the deployer's
+  // uplink once); each host's own delivery then finds its image there, or sends directly what is missing.
+  // Services roll across the app's hosts, hostsAtOnce at a time, in host order: each waits for the one
+  // hostsAtOnce places before it, so a failure leaves the later hosts untouched.
+  const apps = config.apps.map((app) => {
+    const image = new AppImage(app.name, {
       app: app.name,
-      target: hosts.get(hostName) as HetznerHost,
-      imageRef: image.ref,
-      mode: app.delivery,
+      source: app.source,
       registry: config.registry,
-      pullToken: config.secrets.registryPullToken,
-      after: fanOut,
+      pushToken: config.secrets.registryPushToken,
     });
-    const before = services[i - app.rollout.hostsAtOnce]?.service;
-    const settings = {
-      ...app,
-      domains: hostDomains(app),
-      drainSeconds: app.rollout.drainSeconds,
-      keepImages: config.keepImages,
-    };
-    const service = new Service(
-      `${name}-service`,
-      { delivery, settings, secretEnv },
-      before && { dependsOn: [before] },
+    const secretEnv = config.secrets.appSecrets.apply((all) =>
+      Object.fromEntries(app.secretEnv.map((name) => [name, all[app.name][name]])),
     );
-    services.push({ hostName, delivery, service });
-  }
-  const endpoints = services.map(({ hostName, service }) => ({
-    host: hostName,
-    url: service.url,
-    address: hosts.get(hostName)!.address,
-  }));
-  return { app, image, services, urls: pulumi.all(services.map((s) => s.service.url)), endpoints };
-});
-
-// Load balancers (opt-in per app): one address for all of an app's hosts, reaching them over a private
-// network, because Hetzner load balancers cannot reach IPv6-only targets.
-const loadBalancers = config.apps.flatMap((app) =>
-  app.loadBalancer
-    ? [
-        {
-          app: app.name,
-          lb: new LoadBalancer(`${app.name}-lb`, {
-            location: app.loadBalancer.location,
-            type: app.loadBalancer.type,
-            targets: app.hosts.map((h) => hosts.get(h) as HetznerHost),
-            targetPort: app.hostPort,
-            health: { path: app.health.path },
-            domains: app.domains,
-            network: app.loadBalancer.network,
-            labels,
-          }),
-        },
-      ]
-    : [],
-);
-
-// CI (opt-in, in one stack only): Actions secrets and variables, the production environment with its
-// reviewers, and branch protection on main requiring the checks of .github/workflows/pull-request.yml.
-if (config.ci.enabled && config.secrets.ci) {
-  new CiSetup("ci", {
-    owner: config.ci.owner,
-    repository: config.ci.repository,
-    reviewers: config.ci.reviewers,
-    githubToken: config.secrets.ci.githubToken,
-    secrets: config.secrets.ci.actionsSecrets,
-    variables: config.ci.variables,
+    const appHosts = app.hosts.map((hostName) => hosts.get(hostName) as HetznerHost);
+    const fanOut =
+      app.delivery === "tarball" && appHosts.length > 1
+        ? new DeliveryFanOut(`${app.name}-fan-out`, {
+            app: app.name,
+            targets: appHosts,
+            imageRef: image.ref,
+            registry: config.registry,
+            pullToken: config.secrets.registryPullToken,
+            parallelism: config.deliveryParallelism,
+            dependsOn: appHosts.map((h) => h.firewall),
+          })
+        : undefined;
+    const services: { hostName: string; delivery: Delivery; service: Service }[] = [];
+    for (const [i, hostName] of app.hosts.entries()) {
+      const name = `${app.name}-on-${hostName}`;
+      const delivery = new Delivery(`${name}-delivery`, {
+        app: app.name,
+        target: hosts.get(hostName) as HetznerHost,
+        imageRef: image.ref,
+        mode: app.delivery,
+        registry: config.registry,
+        pullToken: config.secrets.registryPullToken,
+        after: fanOut,
+      });
+      const before = services[i - app.rollout.hostsAtOnce]?.service;
+      const settings = {
+        ...app,
+        domains: hostDomains(app),
+        drainSeconds: app.rollout.drainSeconds,
+        keepImages: config.keepImages,
+      };
+      const service = new Service(
+        `${name}-service`,
+        { delivery, settings, secretEnv },
+        before && { dependsOn: [before] },
+      );
+      services.push({ hostName, delivery, service });
+    }
+    const endpoints = services.map(({ hostName, service }) => ({
+      host: hostName,
+      url: service.url,
+      address: hosts.get(hostName)!.address,
+    }));
+    return { app, image, services, urls: pulumi.all(services.map((s) => s.service.url)), endpoints };
   });
-}
 
-export const hostAddresses = Object.fromEntries([...hosts].map(([name, h]) => [name, h.address]));
-export const serverIds = Object.fromEntries([...hosts].map(([name, h]) => [name, h.serverId]));
-/** Per app: the digest-pinned image it runs (read by the rollback command) and where it answers. */
-export const appImages = Object.fromEntries(apps.map((a) => [a.app.name, a.image.ref]));
-export const appUrls = Object.fromEntries(apps.map((a) => [a.app.name, a.urls]));
-/** Per load-balanced app: the load balancer's public addresses and where clients reach the app. */
-export const appLoadBalancers = Object.fromEntries(
-  loadBalancers.map(({ app, lb }) => [app, { ipv4: lb.ipv4, ipv6: lb.ipv6, url: lb.url }]),
-);
-/** Per app and host: the URL and the host's address (an https URL is reached at that address). */
-export const appEndpoints = Object.fromEntries(apps.map((a) => [a.app.name, a.endpoints]));
-/** Per host: the root certificate of its proxy's internal CA (tls.issuer internal), for clients to trust. */
-export const proxyCaCertificates = Object.fromEntries(
-  [...hosts].map(([name, h]) => [name, h.proxyCaCertificate]),
-);
-/** The pinned SSH host key of every host, for the deployer's day-2 commands (status, logs). */
-export const hostKeys = Object.fromEntries([...hosts].map(([name, h]) => [name, h.hostKey]));
-/**
- * Per host, per app: what the host should run (read by `npm run status`, which compares it with the
- * host, and by `--repair`, which replaces the children of the URNs named here).
- */
-export const hostApps = Object.fromEntries(
-  config.hosts.map((host) => [
-    host.name,
-    Object.fromEntries(
-      apps.flatMap(({ app, image, services }) =>
-        services
-          .filter((s) => s.hostName === host.name)
-          .map((s) => [
-            app.name,
-            {
-              image: image.ref,
-              hostPort: app.hostPort,
-              domains: hostDomains(app),
-              healthPath: app.health.path,
-              service: s.service.urn,
-              delivery: s.delivery.urn,
-            },
-          ]),
+  // Load balancers (opt-in per app): one address for all of an app's hosts, reaching them over a private
+  // network, because Hetzner load balancers cannot reach IPv6-only targets.
+  const loadBalancers = config.apps.flatMap((app) =>
+    app.loadBalancer
+      ? [
+          {
+            app: app.name,
+            lb: new LoadBalancer(`${app.name}-lb`, {
+              location: app.loadBalancer.location,
+              type: app.loadBalancer.type,
+              targets: app.hosts.map((h) => hosts.get(h) as HetznerHost),
+              targetPort: app.hostPort,
+              health: { path: app.health.path },
+              domains: app.domains,
+              network: app.loadBalancer.network,
+              labels,
+            }),
+          },
+        ]
+      : [],
+  );
+
+  // CI (opt-in, in one stack only): Actions secrets and variables, the production environment with its
+  // reviewers, and branch protection on main requiring the checks of .github/workflows/pull-request.yml.
+  if (config.ci.enabled && config.secrets.ci) {
+    new CiSetup("ci", {
+      owner: config.ci.owner,
+      repository: config.ci.repository,
+      reviewers: config.ci.reviewers,
+      githubToken: config.secrets.ci.githubToken,
+      secrets: config.secrets.ci.actionsSecrets,
+      variables: config.ci.variables,
+    });
+  }
+
+  const hostAddresses = Object.fromEntries([...hosts].map(([name, h]) => [name, h.address]));
+  const serverIds = Object.fromEntries([...hosts].map(([name, h]) => [name, h.serverId]));
+  /** Per app: the digest-pinned image it runs (read by the rollback command) and where it answers. */
+  const appImages = Object.fromEntries(apps.map((a) => [a.app.name, a.image.ref]));
+  const appUrls = Object.fromEntries(apps.map((a) => [a.app.name, a.urls]));
+  /** Per load-balanced app: the load balancer's public addresses and where clients reach the app. */
+  const appLoadBalancers = Object.fromEntries(
+    loadBalancers.map(({ app, lb }) => [app, { ipv4: lb.ipv4, ipv6: lb.ipv6, url: lb.url }]),
+  );
+  /** Per app and host: the URL and the host's address (an https URL is reached at that address). */
+  const appEndpoints = Object.fromEntries(apps.map((a) => [a.app.name, a.endpoints]));
+  /** Per host: the root certificate of its proxy's internal CA (tls.issuer internal), for clients to trust. */
+  const proxyCaCertificates = Object.fromEntries([...hosts].map(([name, h]) => [name, h.proxyCaCertificate]));
+  /** The pinned SSH host key of every host, for the deployer's day-2 commands (status, logs). */
+  const hostKeys = Object.fromEntries([...hosts].map(([name, h]) => [name, h.hostKey]));
+  /**
+   * Per host, per app: what the host should run (read by `npm run status`, which compares it with the
+   * host, and by `--repair`, which replaces the children of the URNs named here).
+   */
+  const hostApps = Object.fromEntries(
+    config.hosts.map((host) => [
+      host.name,
+      Object.fromEntries(
+        apps.flatMap(({ app, image, services }) =>
+          services
+            .filter((s) => s.hostName === host.name)
+            .map((s) => [
+              app.name,
+              {
+                image: image.ref,
+                hostPort: app.hostPort,
+                domains: hostDomains(app),
+                healthPath: app.health.path,
+                service: s.service.urn,
+                delivery: s.delivery.urn,
+              },
+            ]),
+        ),
       ),
-    ),
-  ]),
-);
+    ]),
+  );
+
+  // The stack outputs; hostSpecs is what the next deployment keeps for each host.
+  const hostSpecs = hostSpecsOutput(plans);
+  return {
+    hostAddresses,
+    serverIds,
+    hostSpecs,
+    appImages,
+    appUrls,
+    appLoadBalancers,
+    appEndpoints,
+    proxyCaCertificates,
+    hostKeys,
+    hostApps,
+  };
+};

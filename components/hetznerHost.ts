@@ -14,9 +14,26 @@ export const HOST_REPLACEMENT_POLICIES = ["on-change", "on-generation"] as const
 /** What may replace a server: any user-data or SSH-key change, or only a generation bump. */
 export type HostReplacementPolicy = (typeof HOST_REPLACEMENT_POLICIES)[number];
 
-/** Defaults of the optional HetznerHostArgs fields. */
+/**
+ * Default server type per location (checked against Hetzner's catalog on 2026-12-01): the cost-optimized
+ * cx23 (2 vCPU, 4 GB) where Hetzner sells that family, the EU locations; the regular-purpose cpx12
+ * elsewhere. cx22 and cpx11–51 can no longer be ordered since 2025-12-31.
+ */
+export const DEFAULT_SERVER_TYPES: Readonly<Record<string, string>> = {
+  fsn1: "cx23",
+  nbg1: "cx23",
+  hel1: "cx23",
+  ash: "cpx12",
+  hil: "cpx12",
+  sin: "cpx12",
+};
+
+export function defaultServerType(location: string): string {
+  return DEFAULT_SERVER_TYPES[location] ?? "cpx12";
+}
+
+/** Defaults of the optional HetznerHostArgs fields (the server type's: defaultServerType). */
 export const HOST_DEFAULTS = {
-  serverType: "cx22",
   image: "debian-12",
   generation: 1,
   replacementPolicy: "on-generation" as HostReplacementPolicy,
@@ -65,10 +82,10 @@ export function firewallRules(
 export interface HetznerHostArgs {
   /** Hetzner location, e.g. `fsn1`. */
   readonly location: string;
-  /** Hetzner server type. Default: `cx22`. */
-  readonly serverType?: string;
+  /** Hetzner server type. Default: `defaultServerType(location)` (cx23 in the EU, cpx12 elsewhere). */
+  readonly serverType?: pulumi.Input<string>;
   /** Hetzner image name. Default: `debian-12`. */
-  readonly image?: string;
+  readonly image?: pulumi.Input<string>;
   /** Bumping it is the deliberate way to replace the host under `on-generation`. Default: 1. */
   readonly generation?: number;
   /** DNS64 resolvers (NAT64 behind them). Default: none, the host reaches IPv6 destinations only. */
@@ -155,7 +172,7 @@ export class HetznerHost extends pulumi.ComponentResource implements HostTarget 
       `${name}-server`,
       {
         name: args.serverName,
-        serverType: args.serverType ?? HOST_DEFAULTS.serverType,
+        serverType: args.serverType ?? defaultServerType(args.location),
         image: args.image ?? HOST_DEFAULTS.image,
         location: args.location,
         sshKeys: [args.sshKeyId],

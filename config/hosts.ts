@@ -4,12 +4,17 @@ import { DEFAULTS, HostConfig, LOCATIONS } from "./types";
 
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 
+/** Unset stays unset: the host keeps what it was created with, or gets today's default (hostSpecs.ts). */
+function optional(n: ConfigNode, pattern: RegExp, what: string): string | undefined {
+  return n.present ? n.matching(pattern, what) : undefined;
+}
+
 function parseHost(n: ConfigNode): HostConfig {
   const host: HostConfig = {
     name: n.field("name").matching(HOST_NAME, "a lowercase hostname label of at most 32 characters"),
     location: n.field("location").oneOf(LOCATIONS),
-    serverType: n.field("serverType").matching(/^[a-z0-9-]+$/, "a Hetzner server type", DEFAULTS.serverType),
-    image: n.field("image").matching(/^[a-z0-9.-]+$/, "a Hetzner image name", DEFAULTS.image),
+    serverType: optional(n.field("serverType"), /^[a-z0-9-]+$/, "a Hetzner server type"),
+    image: optional(n.field("image"), /^[a-z0-9.-]+$/, "a Hetzner image name"),
     generation: n.field("generation").integer(1, 1_000_000, DEFAULTS.generation),
     dns64Servers: n
       .field("dns64Servers")

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HOST_REPLACEMENT_POLICIES } from "../components/hetznerHost";
 import { parsePublicKey } from "../components/sshKeys";
 import { checkRegistryReachability, parseApps, parsePins } from "./apps";
+import { DEFAULT_ENDPOINT } from "./catalog";
 import { CI_SECRET_KEYS, parseCiConfig } from "./ci";
 import { parseCidr } from "./cidr";
 import { parseHosts } from "./hosts";
@@ -50,7 +51,7 @@ export function parseConfig(
   stack: string,
   raw: RawConfig,
   secrets: PlainSecrets,
-): Omit<DeployConfig, "secrets"> {
+): Omit<DeployConfig, "secrets" | "catalogAccess"> {
   const sshPublicKeyNode = node(raw, "sshPublicKey");
   const sshPublicKey = sshPublicKeyNode.string();
   try {
@@ -150,6 +151,11 @@ function readConfig(): DeployConfig {
   const config = parseConfig(pulumi.getStack(), raw, plain);
   return {
     ...config,
+    catalogAccess: {
+      endpoint:
+        new pulumi.Config("hcloud").get("endpoint") ?? process.env.HCLOUD_ENDPOINT ?? DEFAULT_ENDPOINT,
+      token: plain.hcloudToken as string,
+    },
     secrets: {
       sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
       registryPushToken: plain.registryPushToken ? cfg.requireSecret("registryPushToken") : undefined,

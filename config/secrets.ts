@@ -25,7 +25,10 @@ function requireSecret(value: string | undefined, name: ConfigKeyName, why: stri
 }
 
 /** Every secret the validated config needs is set, and the deployer's key pair matches. */
-export function checkSecrets(config: Omit<DeployConfig, "secrets" | "ci">, secrets: PlainSecrets): void {
+export function checkSecrets(
+  config: Omit<DeployConfig, "secrets" | "ci" | "catalogAccess">,
+  secrets: PlainSecrets,
+): void {
   if (!secrets.hcloudToken) {
     throw new ConfigError(
       "hcloud:token",

@@ -7,6 +7,7 @@ import { HOST_DEFAULTS, HostReplacementPolicy } from "../components/hetznerHost"
 import { LOAD_BALANCER_DEFAULTS } from "../components/loadBalancer";
 import { HealthCheck, RestartPolicy, SERVICE_DEFAULTS } from "../components/service";
 import { DEFAULT_PARALLELISM } from "../components/shell/tarball";
+import type { CatalogAccess } from "./catalog";
 import type { CiConfig } from "./ci";
 import { CONFIG_DEFAULTS } from "./schema";
 /** Hetzner Cloud locations (the API's `location.name`). */
@@ -17,7 +18,6 @@ export const LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] as const;
  * component has the same default, it is the component's.
  */
 export const DEFAULTS = {
-  serverType: HOST_DEFAULTS.serverType,
   image: HOST_DEFAULTS.image,
   generation: HOST_DEFAULTS.generation,
   delivery: "tarball" as DeliveryMode,
@@ -51,8 +51,10 @@ export interface RolloutConfig {
 export interface HostConfig {
   readonly name: string;
   readonly location: string;
-  readonly serverType: string;
-  readonly image: string;
+  /** Unset: what the host's server was created with, or the location's default for a new server. */
+  readonly serverType?: string;
+  /** Unset: what the host's server was created with, or the default image for a new server. */
+  readonly image?: string;
   /** Bumping it is the deliberate way to replace the host under the `on-generation` policy. */
   readonly generation: number;
   /** DNS64 resolvers (with NAT64 behind them); without them the host reaches IPv6 destinations only. */
@@ -119,6 +121,8 @@ export interface DeployConfig {
   readonly deliveryParallelism: number;
   /** The opt-in GitHub setup; `{ enabled: false }` unless hcloud-deploy:ci turns it on. */
   readonly ci: CiConfig;
+  /** The API the provider talks to (`hcloud:endpoint`) and its token, for the preflight's catalog. */
+  readonly catalogAccess: CatalogAccess;
   readonly secrets: {
     readonly sshPrivateKey: pulumi.Output<string>;
     readonly registryPushToken?: pulumi.Output<string>;

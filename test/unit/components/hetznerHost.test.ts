@@ -93,10 +93,10 @@ describe("HetznerHost with only the required args", () => {
     expect(ports).toEqual(["22", undefined]);
   });
 
-  test("defaults: cx22, debian-12, labelled with the host name only", () => {
+  test("defaults: cx23 in nbg1, debian-12, labelled with the host name only", () => {
     expect(run.named("edge-server").inputs).toMatchObject({
       name: "edge-test",
-      serverType: "cx22",
+      serverType: "cx23",
       image: "debian-12",
       location: "nbg1",
       sshKeys: ["key-7"],
@@ -157,7 +157,7 @@ describe("HetznerHost with every optional arg", () => {
   beforeAll(async () => {
     run = await runHost({
       ...REQUIRED,
-      serverType: "cx32",
+      serverType: "cx33",
       image: "debian-13",
       generation: 4,
       dns64Servers: ["2001:db8:64::64"],
@@ -178,7 +178,7 @@ describe("HetznerHost with every optional arg", () => {
 
   test("server type, image and labels are passed through", () => {
     expect(run.named("edge-server").inputs).toMatchObject({
-      serverType: "cx32",
+      serverType: "cx33",
       image: "debian-13",
       labels: { project: "p", stack: "s", host: "edge" },
     });

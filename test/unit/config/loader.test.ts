@@ -7,6 +7,7 @@ import { ConfigError, RawConfig } from "../../../config/reader";
 import { PlainSecrets } from "../../../config/secrets";
 import { CONFIG_KEYS } from "../../../config/schema";
 import { DEFAULTS } from "../../../config/types";
+import { DEFAULT_SERVER_TYPES } from "../../../components/hetznerHost";
 import { generateEd25519KeyPair } from "../../../components/sshKeys";
 import { deployerKey, loadConfigWith, ROOT, stackConfig } from "../support/program";
 
@@ -59,8 +60,8 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
     expect(config.hosts[0]).toEqual({
       name: "web-1",
       location: "fsn1",
-      serverType: "cx22",
-      image: "debian-12",
+      serverType: undefined,
+      image: undefined,
       generation: 1,
       dns64Servers: [],
     });
@@ -470,8 +471,17 @@ describe("Pulumi.yaml declares the config the loader reads", () => {
   });
 
   test("field defaults documented in descriptions agree with the loader's", () => {
-    expect(declared.hosts.description).toContain(`serverType (default ${DEFAULTS.serverType})`);
-    expect(declared.hosts.description).toContain(`image (default ${DEFAULTS.image})`);
+    expect(declared.hosts.description).toContain(
+      `cx23 in fsn1, nbg1 and hel1, cpx12 in ash, hil and sin), image (default: likewise; ${DEFAULTS.image} for a new server)`,
+    );
+    expect(Object.entries(DEFAULT_SERVER_TYPES)).toEqual([
+      ["fsn1", "cx23"],
+      ["nbg1", "cx23"],
+      ["hel1", "cx23"],
+      ["ash", "cpx12"],
+      ["hil", "cpx12"],
+      ["sin", "cpx12"],
+    ]);
     expect(declared.apps.description).toContain(`memory (default ${DEFAULTS.memory})`);
     expect(declared.apps.description).toContain(`timeoutSeconds (default ${DEFAULTS.healthTimeoutSeconds})`);
     expect(declared.registry.description).toContain(`server (default ${DEFAULTS.registry.server})`);

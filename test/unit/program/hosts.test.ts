@@ -40,7 +40,7 @@ describe("hosts under mocks, Pulumi.dev.yaml", () => {
       const host = server.name.replace(/-server$/, "");
       expect(server.inputs).toMatchObject({
         name: `${host}-dev`,
-        serverType: host === "web-2" ? "cx32" : "cx22",
+        serverType: host === "web-2" ? "cx33" : "cx23",
         image: "debian-12",
         location: "fsn1",
         sshKeys: ["deployer-id"],

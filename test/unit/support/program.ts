@@ -4,6 +4,7 @@ import * as path from "path";
 import type * as pulumiType from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { generateEd25519KeyPair } from "../../../components/sshKeys";
+import { CatalogServer, serveCatalog } from "./catalogServer";
 
 export const ROOT = path.resolve(__dirname, "../../..");
 
@@ -92,8 +93,15 @@ function mockIds(): (type: string, name: string, inputs: Record<string, any>) =>
 }
 
 /** What the mocked providers answer; every other type echoes its inputs. */
-function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+function mockState(
+  type: string,
+  name: string,
+  inputs: Record<string, any>,
+  previousOutputs: Record<string, unknown> = {},
+): Record<string, any> {
   switch (type) {
+    case "pulumi:pulumi:StackReference":
+      return { name: inputs.name, outputs: previousOutputs, secretOutputNames: [] };
     case "hcloud:index/server:Server":
       return { ...inputs, ipv6Address: `2001:db8:0:${(nextIp++).toString(16)}::1`, status: "running" };
     case "hcloud:index/primaryIp:PrimaryIp":
@@ -158,7 +166,7 @@ export async function freshRuntime(
     values,
     SECRET_KEYS.filter((k) => k in values),
   );
-  await pulumi.runtime.setMocks(mocks, "hcloud-deploy", stack, false);
+  await pulumi.runtime.setMocks(mocks, "hcloud-deploy", stack, false, "organization");
   return pulumi;
 }
 
@@ -222,10 +230,20 @@ export interface MockedRun extends ProgramRun {
  * registered. A fresh module registry per run, so @pulumi/pulumi's global state starts clean: `body`
  * must import what it constructs (`await import(...)`) to get modules bound to that runtime.
  */
+export interface MockOptions {
+  stack?: string;
+  /** The stack's outputs from its last deployment, as a reference to itself reads them. Default: none. */
+  previousOutputs?: Record<string, unknown>;
+  /** Where the preflight reads the catalog (runProgram). Default: the recorded catalog on loopback. */
+  catalogEndpoint?: string;
+  /** Filled with `type::name` of every resource the engine received, also when the program fails. */
+  registered?: string[];
+}
+
 export async function runUnderMocks(
   config: Record<string, unknown>,
   body: (pulumi: typeof pulumiType) => Promise<Record<string, unknown> | void>,
-  opts: { stack?: string } = {},
+  opts: MockOptions = {},
 ): Promise<MockedRun> {
   const recorder = new ResourceRecorder();
   const rawInputs = new Map<string, Record<string, any>>();
@@ -233,26 +251,54 @@ export async function runUnderMocks(
   const pulumi = await freshRuntime(config, opts.stack ?? "dev", {
     newResource: (args) => {
       rawInputs.set(args.name, args.inputs);
+      opts.registered?.push(`${args.type}::${args.name}`);
       const inputs = recorder.received(args);
-      return { id: mockId(args.type, args.name, inputs), state: mockState(args.type, args.name, inputs) };
+      return {
+        id: mockId(args.type, args.name, inputs),
+        state: mockState(args.type, args.name, inputs, opts.previousOutputs),
+      };
     },
     call: noResources.call,
   });
   const resources = recorder.resources;
-  const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
-    recorder.start(pulumi);
-    return (await body(pulumi)) ?? {};
-  })) as Record<string, unknown>;
+  const outputs = (await pulumi.runtime
+    .runInPulumiStack(async () => {
+      recorder.start(pulumi);
+      return (await body(pulumi)) ?? {};
+    })
+    .catch((err: unknown) => {
+      // The real runtime reports a failed program once and exits; under mocks the stack's own data
+      // promise would reject again, unhandled, in a later test. Handled here, the error is seen once.
+      const stack = pulumi.runtime.getStackResource() as unknown as {
+        __data?: Promise<unknown>;
+        outputs?: { isKnown: Promise<boolean>; isSecret: Promise<boolean> };
+      };
+      for (const promise of [stack.__data, stack.outputs?.isKnown, stack.outputs?.isSecret]) {
+        promise?.catch(() => undefined);
+      }
+      throw err;
+    })) as Record<string, unknown>;
   await settle(resources);
   return { resources, rawInputs, outputs, pulumi, ...lookups(resources) };
 }
 
-/** Runs index.ts under Pulumi mocks with the given stack config: the whole program's wiring. */
-export function runProgram(
+let recordedCatalogServer: Promise<CatalogServer> | undefined;
+
+/**
+ * Runs index.ts under Pulumi mocks with the given stack config: the whole program's wiring. Its preflight
+ * reads the recorded catalog from a loopback server, whatever `hcloud:endpoint` the stack file names.
+ */
+export async function runProgram(
   config: Record<string, unknown>,
-  opts: { stack?: string } = {},
+  opts: MockOptions = {},
 ): Promise<MockedRun> {
-  return runUnderMocks(config, async () => ({ ...(await import("../../../index")) }), opts);
+  recordedCatalogServer ??= serveCatalog();
+  const endpoint = opts.catalogEndpoint ?? (await recordedCatalogServer).endpoint;
+  return runUnderMocks(
+    { ...config, "hcloud:endpoint": endpoint },
+    async () => (await import("../../../index")).default(),
+    opts,
+  );
 }
 
 /** Finders over recorded resources; `named` fails listing what there is. */

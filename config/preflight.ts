@@ -1,0 +1,110 @@
+/**
+ * Checks each host against the live catalog before anything is created, so a preview on a pull request
+ * says what Hetzner would refuse in the middle of a `pulumi up`: one line per problem, naming the key,
+ * the host, what is wrong and what can be ordered there instead. Pure: the catalog comes in.
+ */
+import type { Catalog, CatalogServerType, Deprecation } from "./catalog";
+import type { PlannedHost } from "./hostSpecs";
+import { configKey } from "./schema";
+
+export interface PreflightResult {
+  /** Problems that would fail the deployment: the program stops before creating anything. */
+  readonly errors: string[];
+  /** Problems with a date ahead, or with servers that exist and are not ordered again now. */
+  readonly warnings: string[];
+}
+
+const ALTERNATIVES = 6;
+
+function isGone(deprecation: Deprecation | null | undefined, now = new Date()): boolean {
+  return !!deprecation && now.getTime() > Date.parse(deprecation.unavailable_after);
+}
+
+function day(iso: string): string {
+  return iso.slice(0, 10);
+}
+
+/**
+ * Orderable now in the location: the wanted type's architecture first, then nearest in memory to it (or
+ * Hetzner's recommended types first, for a type the catalog no longer has).
+ */
+export function orderableIn(catalog: Catalog, location: string, like?: CatalogServerType): string[] {
+  const here = (t: CatalogServerType) => t.locations.find((l) => l.name === location);
+  const rank = (t: CatalogServerType) => [
+    Number(t.architecture !== (like?.architecture ?? "x86")),
+    like ? Math.abs(t.memory - like.memory) : Number(!here(t)?.recommended),
+    t.memory,
+  ];
+  return catalog.serverTypes
+    .filter((t) => t !== like && here(t)?.available && !isGone(here(t)?.deprecation ?? t.deprecation))
+    .sort((a, b) => {
+      const [ra, rb] = [rank(a), rank(b)];
+      return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2] || a.name.localeCompare(b.name);
+    })
+    .slice(0, ALTERNATIVES)
+    .map((t) => t.name);
+}
+
+function instead(catalog: Catalog, location: string, like?: CatalogServerType): string {
+  const names = orderableIn(catalog, location, like);
+  return names.length > 0
+    ? `orderable in ${location} instead: ${names.join(", ")}`
+    : `nothing can be ordered in ${location} now`;
+}
+
+function checkServerType(host: PlannedHost, catalog: Catalog, now: Date, out: PreflightResult): void {
+  const prefix = `${configKey("hosts")}[${host.index}].serverType: host ${host.name} in ${host.location}`;
+  const where = host.orders ? "" : "; the running server keeps it, but a new one could not be ordered";
+  const type = catalog.serverTypes.find((t) => t.name === host.serverType);
+  if (!type) {
+    const line = `${prefix}: server type ${host.serverType} is not in Hetzner's catalog (removed or unknown)${where}; ${instead(catalog, host.location)}`;
+    (host.orders ? out.errors : out.warnings).push(line);
+    return;
+  }
+  const listed = type.locations.find((l) => l.name === host.location);
+  const deprecation: Deprecation | null = listed?.deprecation ?? type.deprecation;
+  if (deprecation) {
+    const gone = isGone(deprecation, now);
+    const dates = gone
+      ? `deprecated on ${day(deprecation.announced)} and unavailable since ${day(deprecation.unavailable_after)}`
+      : `deprecated on ${day(deprecation.announced)} and unavailable after ${day(deprecation.unavailable_after)}`;
+    const line = `${prefix}: server type ${host.serverType} is ${dates}${gone ? where : ""}; ${instead(catalog, host.location, type)}`;
+    (gone && host.orders ? out.errors : out.warnings).push(line);
+    if (gone) return;
+  }
+  if (host.orders && !listed?.available) {
+    const why = listed ? "sold out or withdrawn there" : `not offered there`;
+    out.errors.push(
+      `${prefix}: server type ${host.serverType} cannot be ordered in ${host.location} now (${why}); ${instead(catalog, host.location, type)}`,
+    );
+  }
+}
+
+function checkImage(host: PlannedHost, catalog: Catalog, out: PreflightResult): void {
+  const type = catalog.serverTypes.find((t) => t.name === host.serverType);
+  if (!type || !host.orders) return;
+  const images = catalog.images.filter((i) => i.architecture === type.architecture && i.name);
+  if (images.some((i) => i.name === host.image)) return;
+  const debian = images
+    .map((i) => i.name as string)
+    .filter((n) => n.startsWith("debian-"))
+    .sort();
+  out.errors.push(
+    `${configKey("hosts")}[${host.index}].image: host ${host.name}: no image ${host.image} for ${type.architecture} (server type ${host.serverType}); ${type.architecture} images: ${debian.join(", ") || "none"}`,
+  );
+}
+
+export function preflight(hosts: readonly PlannedHost[], catalog: Catalog, now: Date): PreflightResult {
+  const out: PreflightResult = { errors: [], warnings: [] };
+  for (const host of hosts) {
+    if (!catalog.locations.some((l) => l.name === host.location)) {
+      out.errors.push(
+        `${configKey("hosts")}[${host.index}].location: host ${host.name}: location ${host.location} is not in Hetzner's catalog; locations: ${catalog.locations.map((l) => l.name).join(", ")}`,
+      );
+      continue;
+    }
+    checkServerType(host, catalog, now, out);
+    checkImage(host, catalog, out);
+  }
+  return out;
+}
