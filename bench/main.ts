@@ -1,5 +1,5 @@
 /**
- * The delivery benchmark (usage in the README):
+ * The delivery benchmark (usage in docs/benchmark.md):
  *
  *   npm run bench [-- --quick] [--rate 100mbit] [--out bench]
  *

@@ -1,5 +1,5 @@
 /**
- * What `npm run bench` writes to bench/results.json (schema in the README), the one-line summary it prints
+ * What `npm run bench` writes to bench/results.json (schema in docs/benchmark.md), the one-line summary it prints
  * last, and its targets (issue 10). Pure: the chart and the tests work from these. (Not named results.ts:
  * `require("./results")` would find the JSON first.)
  */

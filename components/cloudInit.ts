@@ -5,7 +5,7 @@ import { hostFiles } from "./shell/proxy";
 export interface CloudInitArgs {
   /** Pinned sshd host key: the deployer verifies every connection against its public half. */
   readonly hostKey: { readonly publicKey: string; readonly privateKey: string };
-  /** Written into the document, so bumping it changes the user data (see README, "Replacing hosts"). */
+  /** Written into the document, so bumping it changes the user data (see docs/hosts.md, "Replacing hosts"). */
   readonly generation: number;
   /** DNS64 resolvers; empty leaves the image's resolver configuration alone. */
   readonly dns64Servers: readonly string[];

@@ -156,7 +156,7 @@ export class Service extends pulumi.ComponentResource {
 
 /**
  * Names this resource's deployment: a hash of its triggers. The tag keeps it apart from the instances of
- * the service script before the proxy, whose delete checks this label (see README, "Upgrading").
+ * the service script before the proxy, whose delete checks this label (see docs/upgrading.md, "Serving").
  */
 function instanceOf(triggers: string[]): string {
   return crypto

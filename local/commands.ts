@@ -57,7 +57,7 @@ function runningEnv(): LocalEnvInfo | undefined {
 /**
  * The environment `pulumi` needs for the local stack, as `local:up` uses it: file backend, passphrase
  * and, while the local environment runs, the deployer's engine. What rollback, status and logs use, so
- * they work as the README shows with nothing set by hand.
+ * they work as docs/operations.md and docs/rollback.md show with nothing set by hand.
  */
 export function localStackEnv(): NodeJS.ProcessEnv {
   return pulumiEnv(ROOT, runningEnv());

@@ -7,7 +7,7 @@
 # - units are supervised the way their systemd units say: containerd, docker and ssh always, caddy once
 #   enabled (systemctl enable). A unit that dies is started again; `systemctl` (a shim on PATH, see
 #   simhostSystemctl.sh) starts, stops, restarts, reloads and enables them.
-# Differences from systemd (documented in the README): no socket activation, no sd_notify (`systemctl
+# Differences from systemd (documented in docs/local-stack.md): no socket activation, no sd_notify (`systemctl
 # start` returns once the process runs, so callers wait for readiness themselves, as the product's scripts
 # do), no PrivateTmp/ProtectSystem sandboxing of caddy.
 set -eu

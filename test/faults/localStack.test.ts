@@ -1,5 +1,6 @@
-// The local stack's day 2 on the real Pulumi engine, typed exactly as the README shows it (npm run
-// local:up, status, status --repair, logs, rollback) with no Pulumi or Docker variables set, on a copy of
+// The local stack's day 2 on the real Pulumi engine, typed exactly as the docs show it (npm run
+// local:up in docs/local-stack.md, status and status --repair and logs in docs/operations.md, rollback in
+// docs/rollback.md) with no Pulumi or Docker variables set, on a copy of
 // the project whose local environment runs in this process with its own ports and host names. Also the
 // secrets scan of what only a real deploy makes: stack state, argv during `pulumi up`, its output.
 // Needs root and a `pulumi` on PATH; without one the suite is skipped, saying why.
@@ -52,7 +53,7 @@ const hostDocker = (simName: string, args: string[]) =>
     env: { ...process.env, DOCKER_HOST: `unix://${HARNESS_STATE_ROOT}/hosts/${simName}/docker.sock` },
   });
 
-describeEngine("the local stack's day 2, as the README shows it", () => {
+describeEngine("the local stack's day 2, as the docs show it", () => {
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), "hcd-faults-"));
     await copyProject(ROOT, work);

@@ -1,5 +1,5 @@
-// The README's example program (examples/one-host) is the tested one: it runs under mocks here, and the
-// README must show it verbatim.
+// The documented example program (examples/one-host) is the tested one: it runs under mocks here, and
+// docs/components.md must show it verbatim.
 import * as fs from "fs";
 import * as path from "path";
 import { deployerKey, MockedRun, ROOT, runUnderMocks } from "../support/program";
@@ -50,9 +50,9 @@ describe("examples/one-host", () => {
     expect(run.outputs.url).toMatch(/^http:\/\/\[2001:db8:0:[0-9a-f]+::1\]:80\/$/);
   });
 
-  test("the README shows this very program", () => {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  test("docs/components.md shows this very program", () => {
+    const page = fs.readFileSync(path.join(ROOT, "docs/components.md"), "utf8");
     const program = fs.readFileSync(path.join(ROOT, "examples/one-host/index.ts"), "utf8");
-    expect(readme).toContain("```ts\n" + program + "```");
+    expect(page).toContain("```ts\n" + program + "```");
   });
 });
