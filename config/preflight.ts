@@ -78,6 +78,11 @@ function checkServerType(host: PlannedHost, catalog: Catalog, now: Date, out: Pr
       `${prefix}: server type ${host.serverType} cannot be ordered in ${host.location} now (${why}); ${instead(catalog, host.location, type)}`,
     );
   }
+  if (type.architecture !== "x86") {
+    out.errors.push(
+      `${prefix}: server type ${host.serverType} is ${type.architecture}, and apps are built and delivered for x86 (linux/amd64) only so far; ${instead(catalog, host.location)}`,
+    );
+  }
 }
 
 function checkImage(host: PlannedHost, catalog: Catalog, out: PreflightResult): void {

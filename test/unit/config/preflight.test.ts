@@ -43,6 +43,16 @@ function deprecating(name: string, announced: string, unavailableAfter: string):
   return catalog;
 }
 
+/** The recorded catalog with one type sold out in one location. */
+function soldOut(name: string, location: string): Catalog {
+  const catalog = recorded();
+  const type = catalog.serverTypes.find((t) => t.name === name) as CatalogServerType;
+  Object.assign(type, {
+    locations: type.locations.map((l) => (l.name === location ? { ...l, available: false } : l)),
+  });
+  return catalog;
+}
+
 const KEY = "hcloud-deploy:hosts[0]";
 
 describe("preflight against the recorded catalog", () => {
@@ -78,10 +88,20 @@ describe("preflight against the recorded catalog", () => {
     ["the same type is still orderable in ash", { serverType: "cpx11", location: "ash" }, recorded(), [], []],
     [
       "a sold-out type fails with what can be ordered there instead",
+      { serverType: "cx33" },
+      soldOut("cx33", "fsn1"),
+      [
+        `${KEY}.serverType: host web-1 in fsn1: server type cx33 cannot be ordered in fsn1 now (sold out or withdrawn there); orderable in fsn1 instead: ccx13, cpx32, cpx22, cx23, cpx12, cx43`,
+      ],
+      [],
+    ],
+    [
+      "an arm type, sold out as recorded, fails twice: it is sold out and apps are x86 only",
       { serverType: "cax11" },
       recorded(),
       [
         `${KEY}.serverType: host web-1 in fsn1: server type cax11 cannot be ordered in fsn1 now (sold out or withdrawn there); orderable in fsn1 instead: cpx22, cx23, cpx12, ccx13, cpx32, cx33`,
+        `${KEY}.serverType: host web-1 in fsn1: server type cax11 is arm, and apps are built and delivered for x86 (linux/amd64) only so far; orderable in fsn1 instead: cpx12, cx23, cpx22, ccx13, cpx32, cx33`,
       ],
       [],
     ],

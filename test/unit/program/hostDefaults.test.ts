@@ -69,7 +69,7 @@ describe("preflight under mocks", () => {
       "an arm host where arm is sold out",
       [{ name: "web-1", location: "nbg1", serverType: "cax11" }],
       recordedCatalog(),
-      "preflight: hcloud-deploy:hosts[0].serverType: host web-1 in nbg1: server type cax11 cannot be ordered in nbg1 now (sold out or withdrawn there); orderable in nbg1 instead: cpx22, cx23, cpx12, ccx13, cpx32, cx33",
+      "preflight: hcloud-deploy:hosts[0].serverType: host web-1 in nbg1: server type cax11 cannot be ordered in nbg1 now (sold out or withdrawn there); orderable in nbg1 instead: cpx22, cx23, cpx12, ccx13, cpx32, cx33\npreflight: hcloud-deploy:hosts[0].serverType: host web-1 in nbg1: server type cax11 is arm, and apps",
     ],
   ])("%s stops the program before any resource is registered", async (_, hosts, answers, line) => {
     const catalog = await serveCatalog(answers);
