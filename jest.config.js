@@ -4,6 +4,11 @@ const base = { preset: "ts-jest", testEnvironment: "node" };
 module.exports = {
   // Program runs under mocks take seconds each on a busy two-core machine.
   testTimeout: 60000,
+  // Every test file re-imports the Pulumi SDK in a fresh module registry, and a process that runs them all
+  // grows by hundreds of MB per file (past 10 GB for the unit suite). Workers are recycled instead once
+  // they hold more than this after a file; two of them, since one would run the suite in-band.
+  maxWorkers: 2,
+  workerIdleMemoryLimit: "1GB",
   projects: [
     { ...base, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
     { ...base, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"] },
