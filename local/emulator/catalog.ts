@@ -160,24 +160,18 @@ function family(
  * (unavailable_after 2025-12-31 in every location), so they are not here at all.
  */
 export const SERVER_TYPES: ServerType[] = [
-  ...family(
-    { category: "cost_optimized", cpuType: "shared", architecture: "x86", offers: offers(EU) },
-    [
-      [108, "cx23", 2, 4, 40],
-      [109, "cx33", 4, 8, 80],
-      [110, "cx43", 8, 16, 160],
-      [111, "cx53", 16, 32, 320],
-    ],
-  ),
-  ...family(
-    { category: "cost_optimized", cpuType: "shared", architecture: "arm", offers: offers(EU) },
-    [
-      [45, "cax11", 2, 4, 40],
-      [93, "cax21", 4, 8, 80],
-      [94, "cax31", 8, 16, 160],
-      [95, "cax41", 16, 32, 320],
-    ],
-  ),
+  ...family({ category: "cost_optimized", cpuType: "shared", architecture: "x86", offers: offers(EU) }, [
+    [108, "cx23", 2, 4, 40],
+    [109, "cx33", 4, 8, 80],
+    [110, "cx43", 8, 16, 160],
+    [111, "cx53", 16, 32, 320],
+  ]),
+  ...family({ category: "cost_optimized", cpuType: "shared", architecture: "arm", offers: offers(EU) }, [
+    [45, "cax11", 2, 4, 40],
+    [93, "cax21", 4, 8, 80],
+    [94, "cax31", 8, 16, 160],
+    [95, "cax41", 16, 32, 320],
+  ]),
   ...family(
     {
       category: "regular_purpose",

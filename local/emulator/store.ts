@@ -40,7 +40,10 @@ export class StateStore {
       throw invalidInput("server_type", `server type ${JSON.stringify(serverType)} does not exist`);
     }
     if (!findLocation(location) || !type.offers.some((offer) => offer.location === location)) {
-      throw invalidInput("location", `server type ${serverType} is not offered in ${JSON.stringify(location)}`);
+      throw invalidInput(
+        "location",
+        `server type ${serverType} is not offered in ${JSON.stringify(location)}`,
+      );
     }
     const others = this.state.soldOut.filter(
       (mark) => mark.serverType !== serverType || mark.location !== location,

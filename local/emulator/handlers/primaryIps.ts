@@ -1,11 +1,5 @@
 import { ActionTarget, recordAction, renderAction, timestamp } from "../actions";
-import {
-  optionalBoolean,
-  optionalId,
-  optionalReference,
-  optionalString,
-  requiredString,
-} from "../body";
+import { optionalBoolean, optionalId, optionalReference, optionalString, requiredString } from "../body";
 import { findLocation } from "../catalog";
 import {
   ApiError,
