@@ -55,8 +55,3 @@ export function optionalObject(body: Body, field: string): Body | undefined {
   if (typeof value !== "object" || Array.isArray(value)) throw invalidInput(field, "must be an object");
   return value as Body;
 }
-
-/** The `datacenter` field is deprecated; "fsn1-dc14" means location "fsn1". */
-export function locationOfDatacenter(datacenter: string): string {
-  return datacenter.split("-dc")[0];
-}

@@ -1,7 +1,32 @@
 /**
- * The fixed part of the cloud: locations, server types and images. IDs and figures resemble the real
- * ones; only what the provider reads has to be right (names, architecture, deprecation: null).
+ * The fixed part of the cloud: locations, server types and images, as GET /v1/locations,
+ * /v1/server_types and /v1/images answer them today. Names, families, architectures, per-location
+ * availability and deprecations follow the real API; IDs and figures resemble the real ones.
+ *
+ * Checked 2026-12-01 against:
+ * - the Hetzner Cloud OpenAPI document (docs.hetzner.cloud, copied by api-evangelist/hetzner
+ *   `openapi/_original/hetzner-openapi.yml`, snapshot 2026-08-22): ServerType and its `locations[]`
+ *   (`id`, `name`, `deprecation`, `available`, `recommended`), the top-level `deprecation` itself
+ *   deprecated, no `included_traffic` on the type any more; the error table (`invalid_input` 422,
+ *   `resource_unavailable` 412, `deprecated_api_endpoint` 410);
+ * - hcloud-go v2.44.0 `hcloud/schema/server_type.go`, `location.go`, `image.go`, `error.go`,
+ *   `hcloud/exp/deprecationutil/server_type.go` (what the provider checks before a create), and
+ *   v2.46.0 (#896, deprecation on load balancer types) and the v2.44.0/v2.45.0 changelog (datacenters);
+ * - terraform-provider-hcloud v1.66.1 `internal/server/resource.go` (lookups before POST /servers);
+ * - Hetzner changelog "2025-10-16 server types deprecated" (cx22–cx52, cpx11–cpx51, as cited by
+ *   pulumi/pulumi-hcloud #939, apricote/hcloud-upload-image #129) and a GET /v1/server_types answer of
+ *   2026-08-22 quoted in elsbrock/hetzner-radar #291 (shared/hcloud-api-notes.md section 11);
+ * - figures: cx23–cx53 from the notes (section 11); cpx12–cpx62 vCPU/RAM from the Hetzner price list
+ *   quoted in robhunter/agentdeals #1286 (2026-09-03) and rejourney's node table (CPX52 12 vCPU /
+ *   24 GB); the cpx22 disk (80 GB) from the OpenAPI example, the other cpx12–cpx62 disks are
+ *   *unconfirmed*; cpx11–cpx51, ccx13–ccx63, cax11–cax41 from a live listing quoted in
+ *   OpenRouterLabs/spawn #786 (2026-02-13);
+ * - `category`: `cost_optimized` (cx, cax) and `regular_purpose` (cpx) from several API clients'
+ *   fixtures; `general_purpose` for ccx from one client's list of the panel's categories (*unconfirmed*).
+ * IDs of the 2025 families (cx23–cx53, cpx12–cpx62) are *unconfirmed*; the older ones are the real ones.
  */
+
+import { SoldOutMark } from "./state";
 
 export interface Location {
   id: number;
@@ -14,6 +39,7 @@ export interface Location {
   network_zone: string;
 }
 
+/** All six locations; three network zones besides eu-central, so zone rules can be tried. */
 export const LOCATIONS: Location[] = [
   {
     id: 1,
@@ -45,7 +71,6 @@ export const LOCATIONS: Location[] = [
     longitude: 24.938379,
     network_zone: "eu-central",
   },
-  // Another network zone, so what may not cross zones (private networks, load balancers) can be tried.
   {
     id: 4,
     name: "ash",
@@ -56,64 +81,139 @@ export const LOCATIONS: Location[] = [
     longitude: -77.487073,
     network_zone: "us-east",
   },
+  {
+    id: 5,
+    name: "hil",
+    description: "Hillsboro, OR",
+    country: "US",
+    city: "Hillsboro, OR",
+    latitude: 45.54222,
+    longitude: -122.951924,
+    network_zone: "us-west",
+  },
+  {
+    id: 6,
+    name: "sin",
+    description: "Singapore",
+    country: "SG",
+    city: "Singapore",
+    latitude: 1.283333,
+    longitude: 103.833333,
+    network_zone: "ap-southeast",
+  },
 ];
 
 export type Architecture = "x86" | "arm";
 
+/** A `deprecation` object as the API renders it. */
+export interface Deprecation {
+  announced: string;
+  unavailable_after: string;
+}
+
+/** One entry of a server type's `locations[]`: where it is offered, and whether deprecated there. */
+export interface ServerTypeOffer {
+  location: string;
+  deprecation: Deprecation | null;
+}
+
 export interface ServerType {
   id: number;
   name: string;
+  category: "cost_optimized" | "regular_purpose" | "general_purpose";
   cores: number;
   memory: number;
   disk: number;
   cpuType: "shared" | "dedicated";
   architecture: Architecture;
-  locationNames: string[];
+  /** Listed locations only: a type is not orderable anywhere else ("unsupported location"). */
+  offers: ServerTypeOffer[];
 }
 
-const ALL_LOCATIONS = LOCATIONS.map((location) => location.name);
+const EU = ["fsn1", "nbg1", "hel1"];
+const US = ["ash", "hil"];
 
+/** cpx11–cpx51: deprecated 2025-10-16 in the EU locations and sin; still sold in ash and hil. */
+export const CPX_GEN1_DEPRECATION: Deprecation = {
+  announced: "2025-10-16T06:00:00Z",
+  unavailable_after: "2025-12-31T23:59:59Z",
+};
+
+function offers(locations: string[], deprecatedIn: string[] = []): ServerTypeOffer[] {
+  return locations.map((location) => ({
+    location,
+    deprecation: deprecatedIn.includes(location) ? CPX_GEN1_DEPRECATION : null,
+  }));
+}
+
+type Figures = Pick<ServerType, "id" | "name" | "cores" | "memory" | "disk">;
+
+function family(
+  common: Omit<ServerType, keyof Figures>,
+  members: [number, string, number, number, number][],
+): ServerType[] {
+  return members.map(([id, name, cores, memory, disk]) => ({ id, name, cores, memory, disk, ...common }));
+}
+
+/**
+ * The 25 types GET /v1/server_types lists. cx22, cx32, cx42 and cx52 are gone from the API
+ * (unavailable_after 2025-12-31 in every location), so they are not here at all.
+ */
 export const SERVER_TYPES: ServerType[] = [
-  {
-    id: 22,
-    name: "cpx11",
-    cores: 2,
-    memory: 2,
-    disk: 40,
-    cpuType: "shared",
-    architecture: "x86",
-    locationNames: ALL_LOCATIONS,
-  },
-  {
-    id: 104,
-    name: "cx22",
-    cores: 2,
-    memory: 4,
-    disk: 40,
-    cpuType: "shared",
-    architecture: "x86",
-    locationNames: ALL_LOCATIONS,
-  },
-  {
-    id: 105,
-    name: "cx32",
-    cores: 4,
-    memory: 8,
-    disk: 80,
-    cpuType: "shared",
-    architecture: "x86",
-    locationNames: ALL_LOCATIONS,
-  },
-  {
-    id: 45,
-    name: "cax11",
-    cores: 2,
-    memory: 4,
-    disk: 40,
-    cpuType: "shared",
-    architecture: "arm",
-    locationNames: ALL_LOCATIONS,
-  },
+  ...family({ category: "cost_optimized", cpuType: "shared", architecture: "x86", offers: offers(EU) }, [
+    [108, "cx23", 2, 4, 40],
+    [109, "cx33", 4, 8, 80],
+    [110, "cx43", 8, 16, 160],
+    [111, "cx53", 16, 32, 320],
+  ]),
+  ...family({ category: "cost_optimized", cpuType: "shared", architecture: "arm", offers: offers(EU) }, [
+    [45, "cax11", 2, 4, 40],
+    [93, "cax21", 4, 8, 80],
+    [94, "cax31", 8, 16, 160],
+    [95, "cax41", 16, 32, 320],
+  ]),
+  ...family(
+    {
+      category: "regular_purpose",
+      cpuType: "shared",
+      architecture: "x86",
+      offers: offers([...EU, ...US, "sin"], [...EU, "sin"]),
+    },
+    [
+      [22, "cpx11", 2, 2, 40],
+      [23, "cpx21", 3, 4, 80],
+      [24, "cpx31", 4, 8, 160],
+      [25, "cpx41", 8, 16, 240],
+      [26, "cpx51", 16, 32, 360],
+    ],
+  ),
+  ...family(
+    { category: "regular_purpose", cpuType: "shared", architecture: "x86", offers: offers([...EU, "sin"]) },
+    [
+      [112, "cpx12", 1, 2, 40],
+      [113, "cpx22", 2, 4, 80],
+      [114, "cpx32", 4, 8, 160],
+      [115, "cpx42", 8, 16, 320],
+      [116, "cpx52", 12, 24, 480],
+      [117, "cpx62", 16, 32, 640],
+    ],
+  ),
+  ...family(
+    {
+      category: "general_purpose",
+      cpuType: "dedicated",
+      architecture: "x86",
+      offers: offers([...EU, ...US, "sin"]),
+    },
+    [
+      [96, "ccx13", 2, 8, 80],
+      [97, "ccx23", 4, 16, 160],
+      [98, "ccx33", 8, 32, 240],
+      [99, "ccx43", 16, 64, 360],
+      [100, "ccx53", 32, 128, 600],
+      [101, "ccx63", 48, 192, 960],
+    ],
+  ),
 ];
 
 export interface Image {
@@ -126,44 +226,30 @@ export interface Image {
   created: string;
 }
 
-/** One image per name and architecture, as on the real API, so lookups must filter by architecture. */
+function image(
+  ids: [number, number],
+  name: string,
+  description: string,
+  osFlavor: string,
+  osVersion: string,
+  created: string,
+): Image[] {
+  return (["x86", "arm"] as const).map((architecture, i) => ({
+    id: ids[i],
+    name,
+    description,
+    osFlavor,
+    osVersion,
+    architecture,
+    created,
+  }));
+}
+
+/** Each system image once per architecture, as on the real API, so lookups must filter by architecture. */
 export const IMAGES: Image[] = [
-  {
-    id: 5012,
-    name: "debian-12",
-    description: "Debian 12",
-    osFlavor: "debian",
-    osVersion: "12",
-    architecture: "x86",
-    created: "2023-06-13T06:00:00Z",
-  },
-  {
-    id: 5013,
-    name: "debian-12",
-    description: "Debian 12",
-    osFlavor: "debian",
-    osVersion: "12",
-    architecture: "arm",
-    created: "2023-06-13T06:00:00Z",
-  },
-  {
-    id: 6024,
-    name: "ubuntu-24.04",
-    description: "Ubuntu 24.04",
-    osFlavor: "ubuntu",
-    osVersion: "24.04",
-    architecture: "x86",
-    created: "2024-04-25T06:00:00Z",
-  },
-  {
-    id: 6025,
-    name: "ubuntu-24.04",
-    description: "Ubuntu 24.04",
-    osFlavor: "ubuntu",
-    osVersion: "24.04",
-    architecture: "arm",
-    created: "2024-04-25T06:00:00Z",
-  },
+  ...image([5012, 5013], "debian-12", "Debian 12", "debian", "12", "2023-06-13T06:00:00Z"),
+  ...image([5014, 5015], "debian-13", "Debian 13", "debian", "13", "2025-08-12T06:00:00Z"),
+  ...image([6024, 6025], "ubuntu-24.04", "Ubuntu 24.04", "ubuntu", "24.04", "2024-04-25T06:00:00Z"),
 ];
 
 /** Accepts what the API accepts for a reference: an ID (number or numeric string) or a name. */
@@ -192,29 +278,62 @@ export function findImageById(id: number): Image | undefined {
   return IMAGES.find((image) => image.id === id);
 }
 
+/**
+ * Whether a type can be ordered in a location: `unsupported` when the location is not listed for it
+ * or its deprecation there has passed `unavailable_after` (the API then answers invalid_input
+ * "unsupported location for server type"); `sold_out` when it is listed but marked sold out
+ * (StateStore.markSoldOut; the API answers 412 resource_unavailable).
+ */
+export type Orderability = "orderable" | "unsupported" | "sold_out";
+
+export function orderability(
+  type: ServerType,
+  locationName: string,
+  soldOut: readonly SoldOutMark[],
+  now: Date = new Date(),
+): Orderability {
+  const offer = type.offers.find((candidate) => candidate.location === locationName);
+  if (!offer) return "unsupported";
+  if (offer.deprecation && now > new Date(offer.deprecation.unavailable_after)) return "unsupported";
+  const marked = soldOut.some((mark) => mark.serverType === type.name && mark.location === locationName);
+  return marked ? "sold_out" : "orderable";
+}
+
 export function renderLocation(location: Location): Record<string, unknown> {
   return { ...location };
 }
 
-export function renderServerType(type: ServerType): Record<string, unknown> {
+/**
+ * A ServerType as the API renders it. `available` is false where the type's deprecation has passed or
+ * where it is sold out; `recommended` only where it is available and not deprecated. The top-level
+ * `deprecation` is null (and `deprecated` false) for every listed type: each is still sold somewhere,
+ * and the provider refuses a type whose top-level deprecation has passed in every location.
+ */
+export function renderServerType(type: ServerType, soldOut: readonly SoldOutMark[]): Record<string, unknown> {
   return {
     id: type.id,
     name: type.name,
     description: type.name.toUpperCase(),
-    category: "shared_vcpu",
+    category: type.category,
     cores: type.cores,
     memory: type.memory,
     disk: type.disk,
     storage_type: "local",
     cpu_type: type.cpuType,
     architecture: type.architecture,
-    included_traffic: 21990232555520,
     prices: [],
     deprecated: false,
     deprecation: null,
-    locations: type.locationNames.map((name) => {
-      const location = findLocation(name) as Location;
-      return { id: location.id, name, deprecation: null, available: true, recommended: true };
+    locations: type.offers.map((offer) => {
+      const location = findLocation(offer.location) as Location;
+      const available = orderability(type, offer.location, soldOut) === "orderable";
+      return {
+        id: location.id,
+        name: location.name,
+        deprecation: offer.deprecation,
+        available,
+        recommended: available && offer.deprecation === null,
+      };
     }),
   };
 }
@@ -236,7 +355,10 @@ export function renderImage(image: Image): Record<string, unknown> {
     architecture: image.architecture,
     rapid_deploy: true,
     protection: { delete: false },
+    // Old timestamp field (the provider aborts a create when it is older than 3 months) and the
+    // newer object (2026-09-08); neither of these images is deprecated.
     deprecated: null,
+    deprecation: null,
     deleted: null,
     labels: {},
   };

@@ -1,6 +1,6 @@
 import * as http from "http";
 import { AddressInfo } from "net";
-import { Body } from "./body";
+import { Body, optionalBoolean, requiredString } from "./body";
 import { InMemoryLoadBalancerBackend, LoadBalancerBackend } from "./cloudBackend";
 import { CloudSync } from "./cloudSync";
 import { ApiError } from "./errors";
@@ -14,6 +14,15 @@ import { StateStore } from "./store";
 export const API_PREFIX = "/v1";
 /** Not a Hetzner endpoint: the whole state, for tests ("the emulator holds no servers"). */
 export const STATE_PATH = "/__emulator/state";
+/**
+ * Not a Hetzner endpoint: marks a server type sold out in a location, for tests that run the emulator
+ * out of process (the local stack). `POST /__emulator/sold_out` with
+ * `{"server_type": "cax11", "location": "fsn1"}` (add `"sold_out": false` to make it orderable again)
+ * answers 200 `{"sold_out": [{"server_type", "location"}, …]}`; `GET` lists the marks. No token, like
+ * STATE_PATH. Afterwards GET /v1/server_types shows `available: false` for that location and
+ * POST /v1/servers answers 412 resource_unavailable. In-process: `store.markSoldOut(type, location)`.
+ */
+export const SOLD_OUT_PATH = "/__emulator/sold_out";
 export const DEFAULT_IPV6_POOL = "fd5e::/32";
 
 export interface EmulatorOptions {
@@ -82,10 +91,28 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     .sync()
     .catch((error: Error) => log(`restoring networks and load balancers failed: ${error.message}`));
 
+  async function soldOutEndpoint(method: string, request: http.IncomingMessage): Promise<Reply> {
+    if (method === "POST") {
+      const body = await readBody(request);
+      const serverType = requiredString(body, "server_type");
+      const location = requiredString(body, "location");
+      store.markSoldOut(serverType, location, optionalBoolean(body, "sold_out") ?? true);
+      store.save();
+    } else if (method !== "GET") {
+      throw new ApiError(405, "method_not_allowed", `${method} is not allowed on ${SOLD_OUT_PATH}`);
+    }
+    const marks = store.state.soldOut.map((mark) => ({
+      server_type: mark.serverType,
+      location: mark.location,
+    }));
+    return { status: 200, body: { sold_out: marks } };
+  }
+
   async function handle(request: http.IncomingMessage): Promise<Reply> {
     const method = request.method ?? "GET";
     const url = new URL(request.url ?? "/", "http://emulator");
     if (url.pathname === STATE_PATH && method === "GET") return { status: 200, body: store.state };
+    if (url.pathname === SOLD_OUT_PATH) return soldOutEndpoint(method, request);
     if (url.pathname !== API_PREFIX && !url.pathname.startsWith(`${API_PREFIX}/`)) {
       throw new ApiError(
         404,

@@ -8,12 +8,12 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly details: Record<string, unknown> = {},
+    readonly details: Record<string, unknown> | null = {},
   ) {
     super(message);
   }
 
-  toBody(): { error: { code: string; message: string; details: Record<string, unknown> } } {
+  toBody(): { error: { code: string; message: string; details: Record<string, unknown> | null } } {
     return { error: { code: this.code, message: this.message, details: this.details } };
   }
 }
@@ -22,6 +22,33 @@ export function invalidInput(field: string, message: string): ApiError {
   return new ApiError(422, "invalid_input", `invalid input in field '${field}': ${message}`, {
     fields: [{ name: field, messages: [message] }],
   });
+}
+
+/**
+ * POST /servers with a type in a location where it is not offered (never, or no longer: past its
+ * `unavailable_after` there). The real answer, word for word, with `details: {}` as the API sends it
+ * (autobase-tech/autobase #1403, Dakera-AI/dakera-deploy #185, 2026-06-15). `{}` is safe for the
+ * provider: hcloud-go sets an empty field list whenever `details` is present.
+ */
+export function unsupportedLocation(): ApiError {
+  return new ApiError(422, "invalid_input", "unsupported location for server type", {});
+}
+
+/**
+ * POST /servers with a type that is sold out in the location: HTTP 412 with `details: null`, the body
+ * quoted in jenkinsci/hetzner-cloud-plugin #21 and seen through 2026 (Dakera-AI/dakera-deploy #189).
+ */
+export function soldOut(): ApiError {
+  return new ApiError(412, "resource_unavailable", "error during placement", null);
+}
+
+/**
+ * `datacenter` on server and primary IP create: removed from the API on 2026-07-01 (hcloud-go v2.45.0
+ * changelog). Whether the API now rejects or ignores it is unconfirmed; rejecting it is this
+ * emulator's choice, so a program that still sends it notices here rather than in production.
+ */
+export function datacenterRemoved(): ApiError {
+  return invalidInput("datacenter", "was removed on 2026-07-01; use location");
 }
 
 export function notFound(kind: string, id: number | string): ApiError {

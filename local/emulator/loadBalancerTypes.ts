@@ -1,4 +1,9 @@
-/** The load balancer types of the catalog; figures as the real API lists them. */
+/**
+ * The load balancer types of the catalog; figures as the real API lists them. Since 2026-06-05 each
+ * carries a `deprecation` object (`announced`, `unavailable_after`) and the old `deprecated`
+ * timestamp is itself deprecated (hcloud-go v2.46.0, #896); none of lb11, lb21, lb31 is deprecated
+ * (lb11 is still what Hetzner's own tests use), so both are null. Checked 2026-12-01.
+ */
 
 export interface LoadBalancerType {
   id: number;
@@ -46,6 +51,7 @@ export function renderLoadBalancerType(type: LoadBalancerType): Record<string, u
     max_targets: type.maxTargets,
     max_assigned_certificates: type.maxAssignedCertificates,
     deprecated: null,
+    deprecation: null,
     prices: [],
   };
 }

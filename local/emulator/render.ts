@@ -46,8 +46,9 @@ export function renderPrimaryIp(ip: PrimaryIpRecord): Json {
     created: ip.created,
     protection: { delete: ip.deleteProtection },
     auto_delete: ip.autoDelete,
-    // Always "server", even unassigned: an empty value drifts against the provider's config default.
-    assignee_type: "server",
+    // "unassigned" without an assignee, as the API answers since 2026-08-01 (hcloud-go v2.39.0
+    // changelog). The provider's assignee_type is optional+computed, so this never drifts against config.
+    assignee_type: ip.assigneeId === null ? "unassigned" : "server",
     assignee_id: ip.assigneeId,
     location: locationJson(ip.locationName),
   };
@@ -108,7 +109,7 @@ export function renderServer(server: ServerRecord, state: EmulatorState): Json {
         .map((firewall) => ({ id: firewall.id, status: "applied" })),
     },
     private_net: serverPrivateNet(server, state),
-    server_type: renderServerType(serverType),
+    server_type: renderServerType(serverType, state.soldOut),
     location: locationJson(server.locationName),
     image: renderImage(image),
     iso: null,

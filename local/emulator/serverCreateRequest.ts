@@ -1,7 +1,6 @@
 import {
   Body,
   isId,
-  locationOfDatacenter,
   optionalArray,
   optionalBoolean,
   optionalId,
@@ -10,8 +9,25 @@ import {
   optionalString,
   requiredString,
 } from "./body";
-import { Image, Location, ServerType, findImage, findLocation, findServerType } from "./catalog";
-import { ApiError, invalidInput, uniquenessError, unsupported } from "./errors";
+import {
+  Image,
+  Location,
+  LOCATIONS,
+  ServerType,
+  findImage,
+  findLocation,
+  findServerType,
+  orderability,
+} from "./catalog";
+import {
+  ApiError,
+  datacenterRemoved,
+  invalidInput,
+  soldOut,
+  uniquenessError,
+  unsupported,
+  unsupportedLocation,
+} from "./errors";
 import { readLabels } from "./labels";
 import { EmulatorState, FirewallRecord, Labels, PrimaryIpRecord, SshKeyRecord } from "./state";
 
@@ -87,25 +103,30 @@ function readIpv6(state: EmulatorState, body: Body): PrimaryIpRecord | undefined
   return ip;
 }
 
-function readLocation(body: Body, serverType: ServerType, ipv6: PrimaryIpRecord | undefined): Location {
+/**
+ * The location the server goes to, refused as the real API refuses it: a type not offered there (or
+ * past its `unavailable_after` there) is 422 invalid_input "unsupported location for server type"; a
+ * type sold out there is 412 resource_unavailable. Without a location the API picks one: the primary
+ * IP's, else the first where the type can be ordered.
+ */
+function readLocation(
+  state: EmulatorState,
+  body: Body,
+  serverType: ServerType,
+  ipv6: PrimaryIpRecord | undefined,
+): Location {
+  if (body.datacenter !== undefined && body.datacenter !== null) throw datacenterRemoved();
   const ref = optionalReference(body, "location");
-  const datacenter = optionalString(body, "datacenter");
-  const wanted =
-    ref ??
-    (datacenter && locationOfDatacenter(datacenter)) ??
-    ipv6?.locationName ??
-    serverType.locationNames[0];
+  const fallback = LOCATIONS.find(
+    (candidate) => orderability(serverType, candidate.name, state.soldOut) === "orderable",
+  );
+  const wanted = ref ?? ipv6?.locationName ?? fallback?.name;
+  if (wanted === undefined) throw soldOut();
   const location = findLocation(wanted);
-  if (!location) {
-    throw invalidInput(ref === undefined ? "datacenter" : "location", `unknown location "${wanted}"`);
-  }
-  if (!serverType.locationNames.includes(location.name)) {
-    throw new ApiError(
-      412,
-      "resource_unavailable",
-      `server type ${serverType.name} is not available in ${location.name}`,
-    );
-  }
+  if (!location) throw invalidInput("location", `location ${JSON.stringify(wanted)} not found`);
+  const answer = orderability(serverType, location.name, state.soldOut);
+  if (answer === "unsupported") throw unsupportedLocation();
+  if (answer === "sold_out") throw soldOut();
   return location;
 }
 
@@ -119,8 +140,14 @@ export function readServerCreateRequest(state: EmulatorState, body: Body): Serve
   }
   const name = readName(state, body);
   const typeRef = optionalReference(body, "server_type");
+  if (typeRef === undefined) throw invalidInput("server_type", "is required");
   const serverType = findServerType(typeRef);
-  if (!serverType) throw invalidInput("server_type", `server type ${JSON.stringify(typeRef)} does not exist`);
+  // Also the answer for cx22–cx52: they are gone from the API, not merely unavailable.
+  if (!serverType) {
+    throw new ApiError(422, "invalid_input", `server type '${String(typeRef)}' not found`, {
+      fields: [{ name: "server_type", messages: ["not found"] }],
+    });
+  }
   const imageRef = optionalReference(body, "image");
   const image = findImage(imageRef, serverType.architecture);
   if (!image) {
@@ -138,7 +165,7 @@ export function readServerCreateRequest(state: EmulatorState, body: Body): Serve
     name,
     serverType,
     image,
-    location: readLocation(body, serverType, ipv6),
+    location: readLocation(state, body, serverType, ipv6),
     sshKeys: readSshKeys(state, body),
     userData,
     labels: readLabels(body.labels),

@@ -180,6 +180,17 @@ export interface CertificateRecord {
 export type IdKind =
   "action" | "sshKey" | "primaryIp" | "firewall" | "server" | "network" | "loadBalancer" | "certificate";
 
+/**
+ * A server type marked sold out in one location, for tests: GET /server_types then shows it
+ * `available: false` there and POST /servers answers 412 resource_unavailable, as Hetzner does when
+ * a type runs out of capacity (the ARM types at times in every EU location). Set it with
+ * StateStore.markSoldOut in-process, or `POST /__emulator/sold_out` from outside (emulator.ts).
+ */
+export interface SoldOutMark {
+  serverType: string;
+  location: string;
+}
+
 export interface EmulatorState {
   version: 1;
   nextId: Record<IdKind, number>;
@@ -193,6 +204,8 @@ export interface EmulatorState {
   loadBalancers: LoadBalancerRecord[];
   certificates: CertificateRecord[];
   actions: ActionRecord[];
+  /** Absent in state files written before it existed; read as none. */
+  soldOut: SoldOutMark[];
 }
 
 /** Distinct ranges per kind, so an ID passed where another kind belongs fails instead of matching. */
@@ -218,5 +231,6 @@ export function emptyState(): EmulatorState {
     loadBalancers: [],
     certificates: [],
     actions: [],
+    soldOut: [],
   };
 }

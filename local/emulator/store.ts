@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { ApiError } from "./errors";
+import { findLocation, findServerType } from "./catalog";
+import { ApiError, invalidInput } from "./errors";
 import { Ipv6Pool } from "./ipv6";
 import { EmulatorState, IdKind, emptyState } from "./state";
 
@@ -25,6 +26,29 @@ export class StateStore {
 
   nextId(kind: IdKind): number {
     return this.state.nextId[kind]++;
+  }
+
+  /**
+   * Marks a server type sold out in a location (or, with `soldOut` false, orderable again), for tests:
+   * GET /server_types shows `available: false` there and POST /servers answers 412
+   * resource_unavailable. Kept in the state file, so a restarted emulator still has it. Unknown names,
+   * or a location the type is not offered in, are invalid_input.
+   */
+  markSoldOut(serverType: string, location: string, soldOut = true): void {
+    const type = findServerType(serverType);
+    if (!type || type.name !== serverType) {
+      throw invalidInput("server_type", `server type ${JSON.stringify(serverType)} does not exist`);
+    }
+    if (!findLocation(location) || !type.offers.some((offer) => offer.location === location)) {
+      throw invalidInput(
+        "location",
+        `server type ${serverType} is not offered in ${JSON.stringify(location)}`,
+      );
+    }
+    const others = this.state.soldOut.filter(
+      (mark) => mark.serverType !== serverType || mark.location !== location,
+    );
+    this.state.soldOut = soldOut ? [...others, { serverType, location }] : others;
   }
 
   allocateIpv6Network(): string {

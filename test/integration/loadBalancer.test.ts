@@ -43,7 +43,7 @@ beforeAll(async () => {
       dns64Servers: [],
       tls: { issuer: "internal" },
     });
-    const body = { name, server_type: "cx22", image: "debian-12", location, user_data: userData };
+    const body = { name, server_type: "cx23", image: "debian-12", location, user_data: userData };
     const res = await api(emulator.endpoint, "POST", "/servers", {
       ...body,
       public_net: { enable_ipv4: false, enable_ipv6: true },

@@ -27,7 +27,7 @@ async function server(name: string, location: string, sshKeyId: number): Promise
   const userData = renderCloudInit({ hostKey, generation: 1, dns64Servers: [], tls: { issuer: "internal" } });
   const res = await api(emulator.endpoint, "POST", "/servers", {
     name,
-    server_type: "cx22",
+    server_type: "cx23",
     image: "debian-12",
     location,
     user_data: userData,

@@ -9,19 +9,36 @@ import {
   renderLocation,
   renderServerType,
 } from "../catalog";
-import { notFound } from "../errors";
+import { ApiError, notFound } from "../errors";
 import { listBody } from "../listing";
 import { LOAD_BALANCER_TYPES, findLoadBalancerType, renderLoadBalancerType } from "../loadBalancerTypes";
 import { Route, idParam } from "../router";
 
+/**
+ * GET /datacenters and /datacenters/{id} answer 410 Gone since 2026-10-01 (hcloud-go v2.44.0
+ * changelog). The code and the `details.announcement` shape are hcloud-go's
+ * (ErrorDetailsDeprecatedAPIEndpoint); the message wording is this emulator's.
+ */
+function datacentersGone(): never {
+  throw new ApiError(410, "deprecated_api_endpoint", "the datacenters endpoints were removed on 2026-10-01", {
+    announcement: "https://docs.hetzner.cloud/changelog#2026-06-02-datacenters-deprecated",
+  });
+}
+
 /** Read-only lookups: the provider resolves server type and image (by architecture) before a create. */
 export const catalogRoutes: Route[] = [
+  { method: "GET", pattern: "/datacenters", handler: datacentersGone },
+  { method: "GET", pattern: "/datacenters/:id", handler: datacentersGone },
   {
     method: "GET",
     pattern: "/server_types",
-    handler: ({ query }) => ({
+    handler: ({ query, store }) => ({
       status: 200,
-      body: listBody("server_types", SERVER_TYPES.map(renderServerType), query),
+      body: listBody(
+        "server_types",
+        SERVER_TYPES.map((type) => renderServerType(type, store.state.soldOut)),
+        query,
+      ),
     }),
   },
   {
@@ -30,7 +47,7 @@ export const catalogRoutes: Route[] = [
     handler: (context) => {
       const type = findServerType(idParam(context));
       if (!type) throw notFound("server type", context.params.id);
-      return { status: 200, body: { server_type: renderServerType(type) } };
+      return { status: 200, body: { server_type: renderServerType(type, context.store.state.soldOut) } };
     },
   },
   {

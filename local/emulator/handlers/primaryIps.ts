@@ -1,15 +1,9 @@
 import { ActionTarget, recordAction, renderAction, timestamp } from "../actions";
-import {
-  locationOfDatacenter,
-  optionalBoolean,
-  optionalId,
-  optionalReference,
-  optionalString,
-  requiredString,
-} from "../body";
+import { optionalBoolean, optionalId, optionalReference, optionalString, requiredString } from "../body";
 import { findLocation } from "../catalog";
 import {
   ApiError,
+  datacenterRemoved,
   invalidInput,
   protectedResource,
   serverNotStopped,
@@ -47,15 +41,14 @@ function stoppedServer(context: RequestContext, id: number): ServerRecord {
 }
 
 function createLocation(context: RequestContext, assignee: ServerRecord | undefined): string {
+  if (context.body.datacenter !== undefined && context.body.datacenter !== null) throw datacenterRemoved();
   const location = optionalReference(context.body, "location");
-  const datacenter = optionalString(context.body, "datacenter");
-  const given = [location, datacenter, assignee].filter((value) => value !== undefined).length;
-  if (given !== 1) {
-    throw invalidInput("location", "exactly one of location, datacenter and assignee_id is required");
+  if ((location === undefined) === (assignee === undefined)) {
+    throw invalidInput("location", "exactly one of location and assignee_id is required");
   }
   if (assignee) return assignee.locationName;
-  const found = findLocation(location ?? locationOfDatacenter(datacenter as string));
-  if (!found) throw invalidInput(location === undefined ? "datacenter" : "location", "unknown location");
+  const found = findLocation(location);
+  if (!found) throw invalidInput("location", "unknown location");
   return found.name;
 }
 

@@ -1,7 +1,7 @@
 import { recordAction, renderAction } from "../actions";
 import { optionalBoolean, optionalReference } from "../body";
-import { findServerType } from "../catalog";
-import { ApiError, invalidInput, serverNotStopped } from "../errors";
+import { findServerType, orderability } from "../catalog";
+import { ApiError, invalidInput, serverNotStopped, soldOut, unsupportedLocation } from "../errors";
 import { requireServer } from "../lookups";
 import { RequestContext, Route, idParam } from "../router";
 import { ServerRecord } from "../state";
@@ -35,13 +35,18 @@ const changeProtection: Effect = (server, { body }) => {
 };
 
 /** Needs a stopped server; the API then copies the disk and starts the server again. */
-const changeType: Effect = (server, { body }) => {
+const changeType: Effect = (server, context) => {
+  const { body } = context;
   const ref = optionalReference(body, "server_type");
   const type = findServerType(ref);
   if (!type) throw invalidInput("server_type", `server type ${JSON.stringify(ref)} does not exist`);
   const upgradeDisk = optionalBoolean(body, "upgrade_disk");
   if (upgradeDisk === undefined) throw invalidInput("upgrade_disk", "is required");
   if (server.status !== "off") throw serverNotStopped(server.id);
+  // The new type must be orderable where the server is, as on create.
+  const answer = orderability(type, server.locationName, context.store.state.soldOut);
+  if (answer === "unsupported") throw unsupportedLocation();
+  if (answer === "sold_out") throw soldOut();
   const current = findServerType(server.serverTypeName);
   if (type.architecture !== current?.architecture || type.disk < server.primaryDiskSize) {
     throw new ApiError(

@@ -40,11 +40,12 @@ describe("emulator: actions and list pagination", () => {
   });
 
   test.each([
-    ["/server_types?name=cpx11", "server_types", ["cpx11"]],
+    ["/server_types?name=cx23", "server_types", ["cx23"]],
+    ["/server_types?name=cx22", "server_types", []],
     ["/images?architecture=arm&name=debian-12", "images", ["debian-12"]],
-    ["/images?architecture=x86", "images", ["debian-12", "ubuntu-24.04"]],
+    ["/images?architecture=x86", "images", ["debian-12", "debian-13", "ubuntu-24.04"]],
     ["/locations?name=hel1", "locations", ["hel1"]],
-    ["/locations?page=1&per_page=50", "locations", ["fsn1", "nbg1", "hel1", "ash"]],
+    ["/locations?page=1&per_page=50", "locations", ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"]],
   ])("catalog lookup %s", async (path, key, names) => {
     const res = await t.api("GET", path);
     expect(res.body[key].map((item: { name: string }) => item.name)).toEqual(names);

@@ -25,7 +25,7 @@ describe("labels", () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).details.fields).toEqual([
+    expect((error as ApiError).details?.fields).toEqual([
       { name: "labels", messages: [expect.stringContaining(message)] },
     ]);
   });

@@ -14,7 +14,11 @@ describe("emulator: private networks", () => {
     ids.server = (await t.api("POST", "/servers", serverCreateBody())).body.server.id;
     ids.near = (await t.api("POST", "/servers", serverCreateBody({ name: "near" }))).body.server.id;
     ids.other = (
-      await t.api("POST", "/servers", serverCreateBody({ name: "far", location: "ash" }))
+      await t.api(
+        "POST",
+        "/servers",
+        serverCreateBody({ name: "far", location: "ash", server_type: "ccx13" }),
+      )
     ).body.server.id;
     const lb = await t.api("POST", "/load_balancers", {
       name: "lb",

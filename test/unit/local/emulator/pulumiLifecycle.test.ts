@@ -48,7 +48,7 @@ describe("emulator: pulumi up → refresh → destroy", () => {
       name: "web-ipv6-5d2e8aa",
       type: "ipv6",
       ip: "fd5e:0:0:1::/64",
-      assignee_type: "server",
+      assignee_type: "unassigned",
       assignee_id: null,
       auto_delete: false,
       labels: {},
@@ -100,10 +100,10 @@ describe("emulator: pulumi up → refresh → destroy", () => {
     });
   });
 
-  test("the provider's lookups find cx22, the x86 debian-12 image and the key", async () => {
-    const type = await t.api("GET", "/server_types?name=cx22");
+  test("the provider's lookups find cx23, the x86 debian-12 image and the key", async () => {
+    const type = await t.api("GET", "/server_types?name=cx23");
     expect(type.body.server_types).toHaveLength(1);
-    expect(type.body.server_types[0]).toMatchObject({ name: "cx22", architecture: "x86", deprecation: null });
+    expect(type.body.server_types[0]).toMatchObject({ name: "cx23", architecture: "x86", deprecation: null });
     const image = await t.api("GET", "/images?architecture=x86&include_deprecated=true&name=debian-12");
     expect(image.body.images.map((i: { id: number }) => i.id)).toEqual([5012]);
     const key = await t.api("GET", `/ssh_keys/${ids.key}`);
@@ -113,7 +113,7 @@ describe("emulator: pulumi up → refresh → destroy", () => {
   test("POST /servers answers 201 with finished actions, backup_window null and no IPv4", async () => {
     const res = await t.api("POST", "/servers", {
       name: "web-1-7a6b5c4",
-      server_type: "cx22",
+      server_type: "cx23",
       image: 5012,
       location: "fsn1",
       ssh_keys: [ids.key],
@@ -168,7 +168,7 @@ describe("emulator: pulumi up → refresh → destroy", () => {
         floating_ips: [],
         firewalls: [{ id: ids.firewall, status: "applied" }],
       },
-      server_type: { name: "cx22", architecture: "x86" },
+      server_type: { name: "cx23", architecture: "x86" },
       location: { name: "fsn1" },
       image: { id: 5012, name: "debian-12" },
       backup_window: null,

@@ -33,7 +33,7 @@ describe("emulator: servers", () => {
   );
 
   test("change_type needs a stopped server, then upgrades type and disk and starts it again", async () => {
-    const body = { server_type: "cx32", upgrade_disk: true };
+    const body = { server_type: "cx33", upgrade_disk: true };
     const running = await t.api("POST", `/servers/${srv}/actions/change_type`, body);
     expect(running.status).toBe(422);
     expect(running.body.error.code).toBe("server_not_stopped");
@@ -41,7 +41,7 @@ describe("emulator: servers", () => {
     const res = await t.api("POST", `/servers/${srv}/actions/change_type`, body);
     expect(res.body.action.command).toBe("change_server_type");
     const server = (await t.api("GET", `/servers/${srv}`)).body.server;
-    expect(server).toMatchObject({ status: "running", server_type: { name: "cx32" }, primary_disk_size: 80 });
+    expect(server).toMatchObject({ status: "running", server_type: { name: "cx33" }, primary_disk_size: 80 });
   });
 
   test("change_type to an arm type is 422 invalid_server_type", async () => {

@@ -88,7 +88,7 @@ export const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}
 export function serverCreateBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     name: "web-1-7a6b5c4",
-    server_type: "cx22",
+    server_type: "cx23",
     image: 5012,
     location: "fsn1",
     user_data: "#cloud-config\npackages: [docker.io]\n",
