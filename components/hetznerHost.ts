@@ -16,15 +16,16 @@ export type HostReplacementPolicy = (typeof HOST_REPLACEMENT_POLICIES)[number];
 
 /**
  * Default server type per location (checked against Hetzner's catalog on 2026-12-01): the cost-optimized
- * cx23 (2 vCPU, 4 GB) where Hetzner sells that family, the EU locations; the regular-purpose cpx12
- * elsewhere. cx22 and cpx11–51 can no longer be ordered since 2025-12-31.
+ * cx23 (2 vCPU, 4 GB) where Hetzner sells that family, the EU locations; in ash and hil, where neither it
+ * nor the newer cpx12 is sold, cpx11 (still orderable there, withdrawn elsewhere); cpx12 in sin. cx22 can
+ * no longer be ordered anywhere since 2025-12-31.
  */
 export const DEFAULT_SERVER_TYPES: Readonly<Record<string, string>> = {
   fsn1: "cx23",
   nbg1: "cx23",
   hel1: "cx23",
-  ash: "cpx12",
-  hil: "cpx12",
+  ash: "cpx11",
+  hil: "cpx11",
   sin: "cpx12",
 };
 
@@ -82,7 +83,7 @@ export function firewallRules(
 export interface HetznerHostArgs {
   /** Hetzner location, e.g. `fsn1`. */
   readonly location: string;
-  /** Hetzner server type. Default: `defaultServerType(location)` (cx23 in the EU, cpx12 elsewhere). */
+  /** Hetzner server type. Default: `defaultServerType(location)` (cx23 in the EU, cpx11/cpx12 elsewhere). */
   readonly serverType?: pulumi.Input<string>;
   /** Hetzner image name. Default: `debian-12`. */
   readonly image?: pulumi.Input<string>;

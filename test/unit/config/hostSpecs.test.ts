@@ -34,10 +34,10 @@ describe("planHost: what server a host gets", () => {
       },
     ],
     [
-      "a new US host gets cpx12 (no cost-optimized types there)",
+      "a new US host gets cpx11 (neither cx23 nor cpx12 is sold there)",
       { location: "ash" },
       NO_PREVIOUS_DEPLOYMENT,
-      { serverType: "cpx12", serverTypeOrigin: "default", orders: true },
+      { serverType: "cpx11", serverTypeOrigin: "default", orders: true },
     ],
     [
       "a host deployed before specs were recorded keeps the old defaults",

@@ -472,14 +472,14 @@ describe("Pulumi.yaml declares the config the loader reads", () => {
 
   test("field defaults documented in descriptions agree with the loader's", () => {
     expect(declared.hosts.description).toContain(
-      `cx23 in fsn1, nbg1 and hel1, cpx12 in ash, hil and sin), image (default: likewise; ${DEFAULTS.image} for a new server)`,
+      `cx23 in fsn1, nbg1 and hel1, cpx11 in ash and hil, cpx12 in sin), image (default: likewise; ${DEFAULTS.image} for a new server)`,
     );
     expect(Object.entries(DEFAULT_SERVER_TYPES)).toEqual([
       ["fsn1", "cx23"],
       ["nbg1", "cx23"],
       ["hel1", "cx23"],
-      ["ash", "cpx12"],
-      ["hil", "cpx12"],
+      ["ash", "cpx11"],
+      ["hil", "cpx11"],
       ["sin", "cpx12"],
     ]);
     expect(declared.apps.description).toContain(`memory (default ${DEFAULTS.memory})`);

@@ -110,7 +110,7 @@ describe("preflight against the recorded catalog", () => {
       { serverType: "cx23", location: "ash" },
       recorded(),
       [
-        `${KEY}.serverType: host web-1 in ash: server type cx23 cannot be ordered in ash now (not offered there); orderable in ash instead: cpx21, cpx22, cpx11, cpx12, ccx13, cpx31`,
+        `${KEY}.serverType: host web-1 in ash: server type cx23 cannot be ordered in ash now (not offered there); orderable in ash instead: cpx21, cpx11, ccx13, cpx31`,
       ],
       [],
     ],
