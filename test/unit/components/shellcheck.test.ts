@@ -202,6 +202,18 @@ test("every script builder has a variant here", () => {
   expect(all.size).toBeGreaterThanOrEqual(20);
 });
 
+test("the host scripts a deployer script carries are found, as the host gets them", () => {
+  const tarball = tarballDeliveryScript({ ...delivery, hosts });
+  const stages = [probeScript, armScript, linkScript, loadScript, cleanupScript, tagScript];
+  expect(hostScriptsIn(tarball)).toEqual(stages.map((stage) => stage(image)));
+  const service = variants.find((v) => v.name === "overSshScript (service)");
+  expect(hostScriptsIn(service?.text ?? "")).toEqual([
+    rolloutScript(spec),
+    rolloutScript(spec, "update"),
+    rolloutRemoveScript(spec),
+  ]);
+});
+
 test("shellcheck finds nothing in the built scripts, the host scripts they carry, or the repository's", () => {
   const seen = new Set<string>();
   const built: CheckedScript[] = [];
