@@ -39,6 +39,7 @@ install -m 0600 "$state/authorized_keys" /root/.ssh/authorized_keys
 say() { echo "$(date +%T.%3N) $*" >>"$state/init.log"; }
 
 # The value of KEY in a unit and its drop-ins: the last assignment wins, as in systemd.
+# shellcheck disable=SC2317 # start_caddy, called by name, uses it
 unit_value() {
   local key=$1 unit=$2
   shopt -s nullglob
@@ -47,7 +48,9 @@ unit_value() {
   awk -v key="$key" 'index($0, key "=") == 1 { value = substr($0, length(key) + 2) } END { print value }' "${files[@]}"
 }
 
+# shellcheck disable=SC2317 # run_unit calls each start_<unit> by name
 start_containerd() { exec containerd; }
+# shellcheck disable=SC2317 # run_unit calls it by name
 start_docker() {
   # After=containerd.service
   until [ -S /run/containerd/containerd.sock ]; do sleep 0.1; done
@@ -58,8 +61,10 @@ start_docker() {
   exec dockerd -H unix:///run/docker.sock -H "unix://$state/docker.sock" \
     --containerd=/run/containerd/containerd.sock "${insecure[@]}"
 }
+# shellcheck disable=SC2317 # run_unit calls it by name
 start_ssh() { exec /usr/sbin/sshd -D -e -f "$state/sshd_config"; }
 # ExecStart, User and RuntimeDirectory from caddy.service and its drop-ins, as systemd would run them.
+# shellcheck disable=SC2317 # run_unit calls it by name
 start_caddy() {
   local command user runtime home
   command=$(unit_value ExecStart caddy)

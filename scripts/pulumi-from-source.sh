@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by pulumi-toolchain.sh, which provides log, die, step, $WORK and the *_V versions: builds the
 # Pulumi CLI, its Node.js language host and the command and hcloud plugins from source fetched through
 # the Go module proxy. Every module is fetched before anything is built, so a refused one fails in
@@ -84,7 +85,7 @@ build_from_go_proxy() {
   # must not depend on the caller's Go settings (a go.work above the cache, or GOFLAGS such as
   # -mod=vendor), and static binaries need no C toolchain.
   export GOFLAGS="-p=2 -trimpath -buildvcs=false" GOWORK=off CGO_ENABLED=0
-  cd "$WORK"
+  cd "$WORK" || die "cannot enter $WORK"
   fetch_sources
 
   # Same flags and tags as Pulumi's own release builds (.goreleaser.yml).

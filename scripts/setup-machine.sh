@@ -26,6 +26,7 @@ packages=(
   caddy           # the host proxy; simulated hosts share the machine's /usr, so it is installed here once
   dnsmasq-base    # a resolver in the root namespace answering a test name (outbound DNS from app containers)
   debootstrap     # the benchmark's realistic image: Debian minbase and python3 root filesystems (cached)
+  shellcheck      # the unit suite checks every script the builders produce
 )
 
 log() { echo "setup-machine: $*" >&2; }

@@ -4,11 +4,12 @@
 # non-zero on any failure, a suite that could not run included. Needs root and the machine lock
 # (`npm run test:faults` takes it). Arguments go to jest (e.g. a test file).
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 node_modules/.bin/jest --selectProjects faults --runInBand --json --outputFile="$results" "$@"
 status=$?
+# shellcheck disable=SC2016 # JavaScript for node, not shell
 node -e '
   const fs = require("fs");
   let r = {};

@@ -1,5 +1,5 @@
 import { FAIL_FUNCTION, sayFunction, shQuote } from "./prelude";
-import { deployerSsh, onHost, SshTarget } from "./ssh";
+import { deployerSsh, HOST_SCRIPT_WORDS, onHost, SshTarget } from "./ssh";
 
 /**
  * Host scripts run from the deployer as `command.local.Command`s over the shared SSH prelude (key in a
@@ -48,6 +48,7 @@ ${deployerSsh(args.target)}
 # The dial must not swallow what stdin still holds for the host script.
 check_host </dev/null
 status=0
+${HOST_SCRIPT_WORDS}
 case $mode in
   create) remote ${onHost(args.create)} || status=$? ;;
   update) remote ${onHost(args.update ?? args.create)} || status=$? ;;

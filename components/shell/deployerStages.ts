@@ -8,7 +8,7 @@ import {
   StageImage,
   STREAM_BROKEN,
 } from "./stages";
-import { onHost } from "./ssh";
+import { HOST_SCRIPT_WORDS, onHost } from "./ssh";
 
 /**
  * Bash functions of the deployer's side of a tarball delivery to several hosts (see tarball.ts). They
@@ -44,6 +44,7 @@ run_jobs() {
 }
 # Runs a command in the background and waits for it, so that signals are not held up by it.
 bg() { "$@" & wait $!; }
+${HOST_SCRIPT_WORDS}
 probe_host() {
   local i=$1
   connect "$i" > "$work/problem.$i" || return 0
@@ -68,6 +69,7 @@ shared_layers() {
   done < "$1"
   echo "$best"
 }
+${HOST_SCRIPT_WORDS}
 arm_host() {
   local i=$1 up=\${upstream[$1]:-} nx=\${downstream[$1]:-} key="" known="" from=- to=- port=22
   if [ -n "$up" ]; then key=$(awk '$1 == "relaykey" { print $2 " " $3 }' "$work/probe.$up"); from=\${host_addr[up]}; fi
@@ -83,10 +85,12 @@ arm_host() {
     echo "preparing the host failed: $(cause_of "$work/err.$i" "ssh ended")" > "$work/problem.$i"
   fi
 }
+${HOST_SCRIPT_WORDS}
 link_host() {
   rsh "$1" ${onHost(linkScript(image))} "\${attempt[$1]}" > /dev/null 2> "$work/err.$1" ||
     say_at "$1" "$(cause_of "$work/err.$1" "ssh ended"): the next hosts get the image directly"
 }
+${HOST_SCRIPT_WORDS}
 load_host() {
   local i=$1 code=0
   rsh "$i" ${onHost(loadScript(image))} "\${attempt[$i]}" "$(cut -c1-64 "$work/sum.$k")" "$image_id" "$kind" \\
@@ -134,5 +138,5 @@ stream_broken=${STREAM_BROKEN}
 
 /** The shell word of a receive script for the deployer to hand to `arm` (see receiveScript). */
 export function receiveScriptVariable(script: string): string {
-  return `receive_script=${shQuote(script)}\n`;
+  return `${HOST_SCRIPT_WORDS}\nreceive_script=${shQuote(script)}\n`;
 }

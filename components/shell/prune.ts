@@ -32,8 +32,8 @@ in_use=" $(docker ps -aq --no-trunc | xargs -r docker inspect --format '{{.Image
 # The app's releases, newest arrival first: "<tag time, ns> <image ID> <tag>". JSON and date(1), because
 # Docker CLIs disagree on what a template sees of the time (a time.Time or a string).
 releases=$(docker image ls --format '{{.Repository}}:{{.Tag}}' ${shQuote(repo)} | while read -r tag; do
-  set -- $(docker image inspect --format '{{json .Metadata.LastTagTime}} {{.Id}}' "$tag" | tr -d '"')
-  printf '%s %s %s\n' "$(date -d "$1" +%s%N 2>/dev/null || echo 0)" "$2" "$tag"
+  info=$(docker image inspect --format '{{json .Metadata.LastTagTime}} {{.Id}}' "$tag" | tr -d '"')
+  printf '%s %s %s\n' "$(date -d "\${info%% *}" +%s%N 2>/dev/null || echo 0)" "\${info#* }" "$tag"
 done | sort -rn)
 rank=0 removed=0 kept=0
 while read -r _time id tag; do

@@ -7,7 +7,7 @@ import {
   sayFunction,
   shQuote,
 } from "./prelude";
-import { deployerSsh, onHost, SshTarget } from "./ssh";
+import { deployerSsh, HOST_SCRIPT_WORDS, onHost, SshTarget } from "./ssh";
 
 export interface RegistryPullArgs extends HostImage {
   /** Digest-pinned reference to pull. */
@@ -71,6 +71,7 @@ check_host
 mkfifo "$work/token"
 printf '%s\\n' "$token" > "$work/token" &
 token=""
+${HOST_SCRIPT_WORDS}
 remote ${onHost(registryPullScript(args))} < "$work/token" > "$work/out" 2> "$work/err" &
 if wait $!; then cat "$work/out"; exit 0; fi
 cat "$work/out"

@@ -1,5 +1,5 @@
 import { DOCKER_ROOT, FAIL_FUNCTION, HOST_TAG_PREFIX, LABELS, sayFunction, shQuote } from "./prelude";
-import { deployerSsh, onHost, SshTarget } from "./ssh";
+import { deployerSsh, HOST_SCRIPT_WORDS, onHost, SshTarget } from "./ssh";
 
 /**
  * A check the report makes on the host itself, through the host's proxy: the app's health path on its
@@ -74,10 +74,12 @@ printf '],"checks":['
 first=1
 ${checks}
 ${DOCKER_ROOT}
-set -- $(df -P -k "$docker_root" | awk 'NR == 2 { print $2, $3, $4 }')
+read -r total used available <<EOF
+$(df -P -k "$docker_root" | awk 'NR == 2 { print $2, $3, $4 }')
+EOF
 images=$(docker system df --format '{{.Type}} {{.Size}}' 2>/dev/null | awk '$1 == "Images" { print $2 }')
 printf '],"disk":{"path":"%s","totalKiB":%s,"usedKiB":%s,"availableKiB":%s,"images":"%s"},"proxy":' \\
-  "$docker_root" "\${1:-0}" "\${2:-0}" "\${3:-0}" "$images"
+  "$docker_root" "\${total:-0}" "\${used:-0}" "\${available:-0}" "$images"
 servers=""
 if [ -S ${shQuote(args.proxySocket)} ]; then
   servers=$(curl -s --max-time 3 --unix-socket ${shQuote(args.proxySocket)} -H 'Host: ' http://localhost/config/apps/http/servers) || servers=""
@@ -97,6 +99,7 @@ ${sayFunction(shQuote(what), shQuote(hostName))}
 ${FAIL_FUNCTION}
 ${deployerSsh(target)}
 check_host
+${HOST_SCRIPT_WORDS}
 remote ${onHost(remoteScript)}
 `;
 }

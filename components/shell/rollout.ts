@@ -44,8 +44,8 @@ export function rolloutScript(spec: ServiceSpec, phase: "create" | "update" = "c
     `--label ${LABELS.app}=${shQuote(spec.app)}`,
     `--label ${LABELS.instance}=${shQuote(spec.instance)}`,
     `--label "${LABELS.revision}=$revision"`,
-    // One word, or none: unquoted on purpose.
-    "$dns_mount",
+    // The mount when there is one, no word at all when not.
+    '${dns_mount:+"$dns_mount"}',
   ].join(" ");
   return `set -eu
 app=${shQuote(spec.app)} image=${shQuote(spec.image)} port=${spec.port}
@@ -142,7 +142,7 @@ if [ -z "$old" ] && docker inspect "$app" >/dev/null 2>&1; then
   docker stop --time 10 "$app" >/dev/null 2>&1 || true
 fi
 # Both upstreams: new requests go to the new version, the old one keeps what it has in flight.
-if ! locked apply_config "$new" $old; then
+if ! locked apply_config "$new" \${old:+"$old"}; then
   docker rm -f "$app-next" >/dev/null 2>&1 || true
   if $legacy; then docker start "$app" >/dev/null 2>&1 || true; fi
   rm -f "$env_file"
@@ -174,14 +174,22 @@ function throughProxyCheck(spec: ServiceSpec): string {
 fi`;
 }
 
+/** Where the app's object lives in the proxy's config. */
+function configPaths(app: string) {
+  const names = proxyNames(app);
+  return {
+    names,
+    https: `/config/apps/http/servers/${PROXY.httpsServer}`,
+    own: `/config/apps/http/servers/${names.server}`,
+  };
+}
+
 /**
  * Shell functions over the app's object in the proxy's config: what is loaded, what should be for some
  * upstream addresses, applying and removing it, and the in-flight count the drain waits on.
  */
 function proxyFunctions(spec: ServiceSpec, before: string, after: string): string {
-  const names = proxyNames(spec.app);
-  const https = `/config/apps/http/servers/${PROXY.httpsServer}`;
-  const own = `/config/apps/http/servers/${names.server}`;
+  const { names, https, own } = configPaths(spec.app);
   const plain = spec.domains.length === 0;
   return `# upstreams DIAL…: the JSON list of upstreams, first one first.
 upstreams() {
@@ -212,19 +220,7 @@ ${
   fi`
 }
 }
-remove_config() {
-  admin DELETE ${own} >/dev/null 2>&1 || true
-  admin DELETE /id/${names.route} >/dev/null 2>&1 || true
-  if [ "$(admin GET ${https}/routes 2>/dev/null || true)" = "[]" ]; then admin DELETE ${https} >/dev/null || true; fi
-}
-# locked COMMAND…: one change to the host's proxy config or addresses at a time.
-locked() {
-  flock 8
-  status=0
-  "$@" || status=$?
-  flock -u 8
-  return $status
-}
+${removalFunctions(spec.app)}
 in_flight() {
   admin GET /reverse_proxy/upstreams 2>/dev/null | grep -o "\\"address\\":\\"$1\\",\\"num_requests\\":[0-9]*" | sed 's/.*://' || true
 }
@@ -241,19 +237,36 @@ drain() {
 }`;
 }
 
+/** Shell functions that take the app's object out of the proxy's config, under the host's lock. */
+function removalFunctions(app: string): string {
+  const { names, https, own } = configPaths(app);
+  return `remove_config() {
+  admin DELETE ${own} >/dev/null 2>&1 || true
+  admin DELETE /id/${names.route} >/dev/null 2>&1 || true
+  if [ "$(admin GET ${https}/routes 2>/dev/null || true)" = "[]" ]; then admin DELETE ${https} >/dev/null || true; fi
+}
+# locked COMMAND…: one change to the host's proxy config or addresses at a time.
+locked() {
+  flock 8
+  status=0
+  "$@" || status=$?
+  flock -u 8
+  return $status
+}`;
+}
+
 /**
  * Takes the app off the host (its route, containers and env files), but only when this resource started
  * the running container and no forced replacement of it claimed it since: during a replacement the new
  * resource's container already serves when the old resource is deleted.
  */
 export function rolloutRemoveScript(spec: ServiceSpec): string {
-  const [before, after] = appProxyTemplate(spec).split(UPSTREAMS);
   return `set -eu
-app=${shQuote(spec.app)} port=${spec.port}
+app=${shQuote(spec.app)}
 ${sayFunction('"$app"', shQuote(spec.hostName))}
 ${FAIL_FUNCTION}
 ${ADMIN_FUNCTIONS}
-${proxyFunctions(spec, before, after)}
+${removalFunctions(spec.app)}
 exec 8>${PATHS.hostLock}
 claims=${PATHS.appConfig}/$app/claims.${spec.instance}
 instance=$(docker inspect --format '{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)

@@ -89,9 +89,11 @@ dial_of() {
 free_address() {
   used=$(docker ps -aq --filter label=${LABELS.app} | xargs -r docker inspect --format ${shQuote(fixedAddress)})
   used="$used $(docker network inspect --format '{{range .Containers}}{{.IPv4Address}} {{end}}' ${APP_NETWORK.name} | sed 's|/[0-9]*||g')"
+  # One address per word, with a space on either side of each.
+  used=" $(printf '%s' "$used" | tr '\\n' ' ') "
   n=2
   while [ $n -lt 255 ]; do
-    case " $(echo $used) " in *" ${prefix}$n "*) n=$((n + 1)) ;; *) echo "${prefix}$n"; return 0 ;; esac
+    case $used in *" ${prefix}$n "*) n=$((n + 1)) ;; *) echo "${prefix}$n"; return 0 ;; esac
   done
   fail "no free address left on the Docker network ${APP_NETWORK.name}"
 }

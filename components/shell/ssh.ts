@@ -25,6 +25,13 @@ export function onHost(script: string): string {
   return shQuote(`sh -c ${shQuote(script)} hcloud-deploy`);
 }
 
+/**
+ * The shellcheck directive a deployer script puts before a command that carries onHost words: their
+ * escaped quotes and `$` are the host's sh's business, and the unit suite checks each host script itself.
+ */
+export const HOST_SCRIPT_WORDS =
+  "# shellcheck disable=SC1003,SC2016 # host scripts in onHost words expand on the host, checked on their own";
+
 /** Seconds a dial may take: a host that does not answer fails within two of them (dial, then key scan). */
 export const CONNECT_TIMEOUT_SECONDS = 5;
 
@@ -46,6 +53,7 @@ read -r _ _ _ _ pgid _ < /proc/$$/stat
 umask 077
 work=$(mktemp -d "\${TMPDIR:-/tmp}/${PATHS.deployerWork}.XXXXXX")
 agent_pid=""
+# shellcheck disable=SC2317 # only the EXIT trap calls it
 on_exit() {
   status=$?
   trap - EXIT INT HUP
@@ -55,7 +63,7 @@ on_exit() {
   kill -TERM -- -$$ 2>/dev/null || true
   if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; fi
   rm -rf "$work"
-  exit $status
+  exit "$status"
 }
 trap on_exit EXIT
 trap 'exit 130' INT

@@ -61,6 +61,7 @@ for d in ${PATHS.control}/"$app".*; do
   close_relay "$d"
   rm -rf "$d"
 done
+# shellcheck disable=SC2094 # the descriptor only holds the file's lock while it is removed
 for f in ${PATHS.staging}/"$app".*; do
   [ -e "$f" ] || continue
   ( flock -n 9 && rm -f "$f" ) 9<"$f" 2>/dev/null || true

@@ -2,7 +2,7 @@ import { deployerStages, receiveScriptVariable } from "./deployerStages";
 import { packFunction } from "./pack";
 import { PATHS, shQuote } from "./prelude";
 import { cleanupScript, receiveScript, tagScript } from "./stages";
-import { deployerSession, onHost, sshHosts, SshTarget } from "./ssh";
+import { deployerSession, HOST_SCRIPT_WORDS, onHost, sshHosts, SshTarget } from "./ssh";
 
 export interface DeliveryHost {
   /** Name used in every message about the host. */
@@ -56,6 +56,7 @@ delivery=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \\n')
 declare -A attempt=() upstream=() downstream=() pending=()
 declare -A tries=()
 # On every exit: hosts with files or a relay key of an attempt that did not reach its load stage.
+${HOST_SCRIPT_WORDS}
 cleanup_hook() {
   local i
   local -a pids=()
@@ -117,6 +118,7 @@ for i in "\${need[@]}"; do
     shared[$i]=0
   fi
 done
+${HOST_SCRIPT_WORDS}
 tag_host() {
   if rsh "$1" ${onHost(tagScript(image))} "$image_id" > /dev/null 2> "$work/err.$1"; then : > "$work/load.$1"; else echo 1 > "$work/load.$1"; fi
 }

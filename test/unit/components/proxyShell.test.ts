@@ -125,7 +125,7 @@ describe("the rollout", () => {
     const steps = [
       'docker run -d --name "$app-next"',
       'healthy "http://$new/healthz" 60 "$app-next"',
-      'locked apply_config "$new" $old',
+      'locked apply_config "$new" ${old:+"$old"}',
       'drain "$old" 30',
       'locked apply_config "$new" ||',
       'docker stop --time 10 "$app"',
