@@ -21,7 +21,10 @@ export = async () => {
   // What each host's server is (kept from the last deployment unless the stack names it or bumps its
   // generation), checked against the live catalog before anything is created.
   const plans = planHosts(config.hosts, await readPreviousDeployment());
-  await runPreflight(plans, config.catalogAccess);
+  const appsByHost = Object.fromEntries(
+    config.hosts.map((h) => [h.name, config.apps.filter((a) => a.hosts.includes(h.name)).map((a) => a.name)]),
+  );
+  await runPreflight(plans, appsByHost, config.catalogAccess);
   const labels = { project: config.project, stack: config.stack };
 
   // One deployer key per stack: Hetzner refuses the same public key twice in a project.

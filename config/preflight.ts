@@ -52,7 +52,13 @@ function instead(catalog: Catalog, location: string, like?: CatalogServerType): 
     : `nothing can be ordered in ${location} now`;
 }
 
-function checkServerType(host: PlannedHost, catalog: Catalog, now: Date, out: PreflightResult): void {
+function checkServerType(
+  host: PlannedHost,
+  apps: readonly string[],
+  catalog: Catalog,
+  now: Date,
+  out: PreflightResult,
+): void {
   const prefix = `${configKey("hosts")}[${host.index}].serverType: host ${host.name} in ${host.location}`;
   const where = host.orders ? "" : "; the running server keeps it, but a new one could not be ordered";
   const type = catalog.serverTypes.find((t) => t.name === host.serverType);
@@ -78,9 +84,9 @@ function checkServerType(host: PlannedHost, catalog: Catalog, now: Date, out: Pr
       `${prefix}: server type ${host.serverType} cannot be ordered in ${host.location} now (${why}); ${instead(catalog, host.location, type)}`,
     );
   }
-  if (type.architecture !== "x86") {
+  if (type.architecture !== "x86" && apps.length > 0) {
     out.errors.push(
-      `${prefix}: server type ${host.serverType} is ${type.architecture}, and apps are built and delivered for x86 (linux/amd64) only so far; ${instead(catalog, host.location)}`,
+      `${prefix}: server type ${host.serverType} is ${type.architecture}, and apps are built and delivered for x86 (linux/amd64) only so far: ${apps.join(", ")} could not run there; ${instead(catalog, host.location)}`,
     );
   }
 }
@@ -99,7 +105,13 @@ function checkImage(host: PlannedHost, catalog: Catalog, out: PreflightResult): 
   );
 }
 
-export function preflight(hosts: readonly PlannedHost[], catalog: Catalog, now: Date): PreflightResult {
+/** `appsByHost`: the apps each host runs, by host name (a host without apps may be of any architecture). */
+export function preflight(
+  hosts: readonly PlannedHost[],
+  catalog: Catalog,
+  now: Date,
+  appsByHost: Readonly<Record<string, readonly string[]>> = {},
+): PreflightResult {
   const out: PreflightResult = { errors: [], warnings: [] };
   for (const host of hosts) {
     if (!catalog.locations.some((l) => l.name === host.location)) {
@@ -108,7 +120,7 @@ export function preflight(hosts: readonly PlannedHost[], catalog: Catalog, now: 
       );
       continue;
     }
-    checkServerType(host, catalog, now, out);
+    checkServerType(host, appsByHost[host.name] ?? [], catalog, now, out);
     checkImage(host, catalog, out);
   }
   return out;

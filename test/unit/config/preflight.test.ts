@@ -101,7 +101,7 @@ describe("preflight against the recorded catalog", () => {
       recorded(),
       [
         `${KEY}.serverType: host web-1 in fsn1: server type cax11 cannot be ordered in fsn1 now (sold out or withdrawn there); orderable in fsn1 instead: cpx22, cx23, cpx12, ccx13, cpx32, cx33`,
-        `${KEY}.serverType: host web-1 in fsn1: server type cax11 is arm, and apps are built and delivered for x86 (linux/amd64) only so far; orderable in fsn1 instead: cpx12, cx23, cpx22, ccx13, cpx32, cx33`,
+        `${KEY}.serverType: host web-1 in fsn1: server type cax11 is arm, and apps are built and delivered for x86 (linux/amd64) only so far: web, api could not run there; orderable in fsn1 instead: cpx12, cx23, cpx22, ccx13, cpx32, cx33`,
       ],
       [],
     ],
@@ -142,7 +142,20 @@ describe("preflight against the recorded catalog", () => {
       [],
     ],
   ])("%s", (_, over, catalog, errors, warnings) => {
-    expect(preflight([planned(over)], catalog, NOW)).toEqual({ errors, warnings });
+    expect(preflight([planned(over)], catalog, NOW, { "web-1": ["web", "api"] })).toEqual({
+      errors,
+      warnings,
+    });
+  });
+
+  test("an arm host without apps passes: nothing is built for it", () => {
+    const catalog = recorded();
+    const cax = catalog.serverTypes.find((t) => t.name === "cax11") as CatalogServerType;
+    Object.assign(cax, { locations: cax.locations.map((l) => ({ ...l, available: true })) });
+    expect(preflight([planned({ serverType: "cax11" })], catalog, NOW, { "web-1": [] })).toEqual({
+      errors: [],
+      warnings: [],
+    });
   });
 
   test("a location the catalog lacks fails naming the ones it has", () => {

@@ -69,11 +69,20 @@ describe("preflight under mocks", () => {
       "an arm host where arm is sold out",
       [{ name: "web-1", location: "nbg1", serverType: "cax11" }],
       recordedCatalog(),
-      "preflight: hcloud-deploy:hosts[0].serverType: host web-1 in nbg1: server type cax11 cannot be ordered in nbg1 now (sold out or withdrawn there); orderable in nbg1 instead: cpx22, cx23, cpx12, ccx13, cpx32, cx33\npreflight: hcloud-deploy:hosts[0].serverType: host web-1 in nbg1: server type cax11 is arm, and apps",
+      "preflight: hcloud-deploy:hosts[0].serverType: host web-1 in nbg1: server type cax11 cannot be ordered in nbg1 now (sold out or withdrawn there); orderable in nbg1 instead: cpx22, cx23, cpx12, ccx13, cpx32, cx33\npreflight: hcloud-deploy:hosts[0].serverType: host web-1 in nbg1: server type cax11 is arm, and apps are built and delivered for x86 (linux/amd64) only so far: web",
     ],
   ])("%s stops the program before any resource is registered", async (_, hosts, answers, line) => {
     const catalog = await serveCatalog(answers);
-    const config = stackConfig("dev", { "hcloud-deploy:hosts": hosts, "hcloud-deploy:apps": [] });
+    // One app with a prebuilt amd64 image on the host, so an arm host would have something it cannot run.
+    const apps = [
+      {
+        name: "web",
+        hosts: ["web-1"],
+        image: `ghcr.io/example-org/web@sha256:${"a".repeat(64)}`,
+        port: 8080,
+      },
+    ];
+    const config = stackConfig("dev", { "hcloud-deploy:hosts": hosts, "hcloud-deploy:apps": apps });
     const registered: string[] = [];
     await expect(runProgram(config, { catalogEndpoint: catalog.endpoint, registered })).rejects.toThrow(line);
     // The stack itself and the read of its own last outputs: nothing that would exist at Hetzner.
