@@ -26,7 +26,7 @@
  * IDs of the 2025 families (cx23–cx53, cpx12–cpx62) are *unconfirmed*; the older ones are the real ones.
  */
 
-import { SoldOutMark } from "./state";
+import { DeprecationMark, SoldOutMark } from "./state";
 
 export interface Location {
   id: number;
@@ -216,6 +216,54 @@ export const SERVER_TYPES: ServerType[] = [
   ),
 ];
 
+/** cx22–cx52: deprecated on 2025-10-16 in every location they were sold in, gone from the API since. */
+export const CX_GEN2_DEPRECATION: Deprecation = {
+  announced: "2025-10-16T06:00:00Z",
+  unavailable_after: "2025-12-31T23:59:59Z",
+};
+
+/**
+ * Types Hetzner no longer lists: a server created with one keeps rendering it, and a deprecation mark with
+ * a date ahead lists it again (what the API answered before 2025-12-31), so an upgrade can be tried from a
+ * stack created with them.
+ */
+export const WITHDRAWN_SERVER_TYPES: ServerType[] = family(
+  {
+    category: "cost_optimized",
+    cpuType: "shared",
+    architecture: "x86",
+    offers: EU.map((location) => ({ location, deprecation: CX_GEN2_DEPRECATION })),
+  },
+  [
+    [104, "cx22", 2, 4, 40],
+    [105, "cx32", 4, 8, 80],
+    [106, "cx42", 8, 16, 160],
+    [107, "cx52", 16, 32, 320],
+  ],
+);
+
+function withMarks(type: ServerType, marks: readonly DeprecationMark[]): ServerType {
+  const markFor = (location: string) =>
+    marks.find((mark) => mark.serverType === type.name && mark.location === location);
+  return {
+    ...type,
+    offers: type.offers.map((offer) => {
+      const mark = markFor(offer.location);
+      return mark ? { ...offer, deprecation: mark.deprecation } : offer;
+    }),
+  };
+}
+
+/** What GET /server_types lists now: the catalog with the marks applied. */
+export function listedServerTypes(marks: readonly DeprecationMark[] = [], now = new Date()): ServerType[] {
+  const orderableSomewhere = (type: ServerType) =>
+    type.offers.some((offer) => !offer.deprecation || now <= new Date(offer.deprecation.unavailable_after));
+  return [
+    ...SERVER_TYPES.map((type) => withMarks(type, marks)),
+    ...WITHDRAWN_SERVER_TYPES.map((type) => withMarks(type, marks)).filter(orderableSomewhere),
+  ];
+}
+
 export interface Image {
   id: number;
   name: string;
@@ -263,8 +311,17 @@ export function findLocation(ref: unknown): Location | undefined {
   return byIdOrName(LOCATIONS, ref);
 }
 
-export function findServerType(ref: unknown): ServerType | undefined {
-  return byIdOrName(SERVER_TYPES, ref);
+/** A type the API lists now (`marks`: the state's deprecation marks). */
+export function findServerType(ref: unknown, marks: readonly DeprecationMark[] = []): ServerType | undefined {
+  return byIdOrName(listedServerTypes(marks), ref);
+}
+
+/** Any type a server may have, withdrawn ones too: a server keeps its type after Hetzner stops selling it. */
+export function findAnyServerType(
+  ref: unknown,
+  marks: readonly DeprecationMark[] = [],
+): ServerType | undefined {
+  return findServerType(ref, marks) ?? byIdOrName(WITHDRAWN_SERVER_TYPES, ref);
 }
 
 export function findImage(ref: unknown, architecture: Architecture): Image | undefined {

@@ -1,6 +1,6 @@
 import * as http from "http";
 import { AddressInfo } from "net";
-import { Body, optionalBoolean, requiredString } from "./body";
+import { Body, optionalBoolean, optionalObject, requiredString } from "./body";
 import { InMemoryLoadBalancerBackend, LoadBalancerBackend } from "./cloudBackend";
 import { CloudSync } from "./cloudSync";
 import { ApiError } from "./errors";
@@ -23,6 +23,13 @@ export const STATE_PATH = "/__emulator/state";
  * POST /v1/servers answers 412 resource_unavailable. In-process: `store.markSoldOut(type, location)`.
  */
 export const SOLD_OUT_PATH = "/__emulator/sold_out";
+/**
+ * Not a Hetzner endpoint either: `POST /__emulator/deprecation` with `{"server_type": "cx23", "location":
+ * "fsn1", "deprecation": {"announced": …, "unavailable_after": …}}` (or `null`; `"reset": true` gives back
+ * the catalog's) sets that type's deprecation there; `GET` lists the marks. A date ahead makes a listed
+ * type deprecated but orderable, and lists a withdrawn one (cx22) again. In-process: `store.markDeprecation`.
+ */
+export const DEPRECATION_PATH = "/__emulator/deprecation";
 export const DEFAULT_IPV6_POOL = "fd5e::/32";
 
 export interface EmulatorOptions {
@@ -108,11 +115,37 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     return { status: 200, body: { sold_out: marks } };
   }
 
+  async function deprecationEndpoint(method: string, request: http.IncomingMessage): Promise<Reply> {
+    if (method === "POST") {
+      const body = await readBody(request);
+      const deprecation = optionalObject(body, "deprecation") ?? null;
+      store.markDeprecation(
+        requiredString(body, "server_type"),
+        requiredString(body, "location"),
+        deprecation && {
+          announced: requiredString(deprecation, "announced"),
+          unavailable_after: requiredString(deprecation, "unavailable_after"),
+        },
+        optionalBoolean(body, "reset") ?? false,
+      );
+      store.save();
+    } else if (method !== "GET") {
+      throw new ApiError(405, "method_not_allowed", `${method} is not allowed on ${DEPRECATION_PATH}`);
+    }
+    const marks = store.state.deprecationMarks.map((mark) => ({
+      server_type: mark.serverType,
+      location: mark.location,
+      deprecation: mark.deprecation,
+    }));
+    return { status: 200, body: { deprecations: marks } };
+  }
+
   async function handle(request: http.IncomingMessage): Promise<Reply> {
     const method = request.method ?? "GET";
     const url = new URL(request.url ?? "/", "http://emulator");
     if (url.pathname === STATE_PATH && method === "GET") return { status: 200, body: store.state };
     if (url.pathname === SOLD_OUT_PATH) return soldOutEndpoint(method, request);
+    if (url.pathname === DEPRECATION_PATH) return deprecationEndpoint(method, request);
     if (url.pathname !== API_PREFIX && !url.pathname.startsWith(`${API_PREFIX}/`)) {
       throw new ApiError(
         404,

@@ -1,7 +1,7 @@
 import {
   findImageById,
   findLocation,
-  findServerType,
+  findAnyServerType,
   renderImage,
   renderLocation,
   renderServerType,
@@ -92,7 +92,7 @@ function ipv6Json(server: ServerRecord, state: EmulatorState): Json | null {
 }
 
 export function renderServer(server: ServerRecord, state: EmulatorState): Json {
-  const serverType = findServerType(server.serverTypeName);
+  const serverType = findAnyServerType(server.serverTypeName, state.deprecationMarks);
   const image = findImageById(server.imageId);
   if (!serverType || !image) throw new Error(`server ${server.id} refers to unknown server type or image`);
   return {

@@ -141,7 +141,7 @@ export function readServerCreateRequest(state: EmulatorState, body: Body): Serve
   const name = readName(state, body);
   const typeRef = optionalReference(body, "server_type");
   if (typeRef === undefined) throw invalidInput("server_type", "is required");
-  const serverType = findServerType(typeRef);
+  const serverType = findServerType(typeRef, state.deprecationMarks);
   // Also the answer for cx22–cx52: they are gone from the API, not merely unavailable.
   if (!serverType) {
     throw new ApiError(422, "invalid_input", `server type '${String(typeRef)}' not found`, {

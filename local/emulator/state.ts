@@ -191,6 +191,17 @@ export interface SoldOutMark {
   location: string;
 }
 
+/**
+ * A server type's deprecation in one location set by a test (null: not deprecated there), in place of
+ * the catalog's: a date ahead lists a withdrawn type again (cx22, as before 2025-12-31) or makes an
+ * orderable one deprecated.
+ */
+export interface DeprecationMark {
+  serverType: string;
+  location: string;
+  deprecation: { announced: string; unavailable_after: string } | null;
+}
+
 export interface EmulatorState {
   version: 1;
   nextId: Record<IdKind, number>;
@@ -206,6 +217,8 @@ export interface EmulatorState {
   actions: ActionRecord[];
   /** Absent in state files written before it existed; read as none. */
   soldOut: SoldOutMark[];
+  /** Absent in state files written before it existed; read as none. */
+  deprecationMarks: DeprecationMark[];
 }
 
 /** Distinct ranges per kind, so an ID passed where another kind belongs fails instead of matching. */
@@ -232,5 +245,6 @@ export function emptyState(): EmulatorState {
     certificates: [],
     actions: [],
     soldOut: [],
+    deprecationMarks: [],
   };
 }

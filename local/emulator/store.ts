@@ -1,9 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
-import { findLocation, findServerType } from "./catalog";
+import { findAnyServerType, findLocation, findServerType } from "./catalog";
 import { ApiError, invalidInput } from "./errors";
 import { Ipv6Pool } from "./ipv6";
-import { EmulatorState, IdKind, emptyState } from "./state";
+import { DeprecationMark, EmulatorState, IdKind, emptyState } from "./state";
 
 /** Holds the state, hands out IDs and IPv6 networks, and writes the state file after each change. */
 export class StateStore {
@@ -35,7 +35,7 @@ export class StateStore {
    * or a location the type is not offered in, are invalid_input.
    */
   markSoldOut(serverType: string, location: string, soldOut = true): void {
-    const type = findServerType(serverType);
+    const type = findServerType(serverType, this.state.deprecationMarks);
     if (!type || type.name !== serverType) {
       throw invalidInput("server_type", `server type ${JSON.stringify(serverType)} does not exist`);
     }
@@ -49,6 +49,37 @@ export class StateStore {
       (mark) => mark.serverType !== serverType || mark.location !== location,
     );
     this.state.soldOut = soldOut ? [...others, { serverType, location }] : others;
+  }
+
+  /**
+   * Sets a server type's deprecation in a location (null: not deprecated), or with `reset` gives it back
+   * the catalog's, for tests: a deprecation still ahead makes a listed type warn; on a withdrawn type
+   * (cx22–cx52) it lists the type again, as the API did before 2025-12-31.
+   */
+  markDeprecation(
+    serverType: string,
+    location: string,
+    deprecation: DeprecationMark["deprecation"],
+    reset = false,
+  ): void {
+    const type = findAnyServerType(serverType);
+    if (!type || type.name !== serverType) {
+      throw invalidInput("server_type", `server type ${JSON.stringify(serverType)} does not exist`);
+    }
+    if (!type.offers.some((offer) => offer.location === location)) {
+      throw invalidInput(
+        "location",
+        `server type ${serverType} is not offered in ${JSON.stringify(location)}`,
+      );
+    }
+    for (const date of deprecation ? [deprecation.announced, deprecation.unavailable_after] : []) {
+      if (Number.isNaN(Date.parse(date)))
+        throw invalidInput("deprecation", `${JSON.stringify(date)} is not a date`);
+    }
+    const others = this.state.deprecationMarks.filter(
+      (mark) => mark.serverType !== serverType || mark.location !== location,
+    );
+    this.state.deprecationMarks = reset ? others : [...others, { serverType, location, deprecation }];
   }
 
   allocateIpv6Network(): string {

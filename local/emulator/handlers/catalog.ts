@@ -1,7 +1,7 @@
 import {
   IMAGES,
   LOCATIONS,
-  SERVER_TYPES,
+  listedServerTypes,
   findImageById,
   findLocation,
   findServerType,
@@ -36,7 +36,9 @@ export const catalogRoutes: Route[] = [
       status: 200,
       body: listBody(
         "server_types",
-        SERVER_TYPES.map((type) => renderServerType(type, store.state.soldOut)),
+        listedServerTypes(store.state.deprecationMarks).map((type) =>
+          renderServerType(type, store.state.soldOut),
+        ),
         query,
       ),
     }),
@@ -45,7 +47,7 @@ export const catalogRoutes: Route[] = [
     method: "GET",
     pattern: "/server_types/:id",
     handler: (context) => {
-      const type = findServerType(idParam(context));
+      const type = findServerType(idParam(context), context.store.state.deprecationMarks);
       if (!type) throw notFound("server type", context.params.id);
       return { status: 200, body: { server_type: renderServerType(type, context.store.state.soldOut) } };
     },

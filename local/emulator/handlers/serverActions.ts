@@ -1,6 +1,6 @@
 import { recordAction, renderAction } from "../actions";
 import { optionalBoolean, optionalReference } from "../body";
-import { findServerType, orderability } from "../catalog";
+import { findAnyServerType, findServerType, orderability } from "../catalog";
 import { ApiError, invalidInput, serverNotStopped, soldOut, unsupportedLocation } from "../errors";
 import { requireServer } from "../lookups";
 import { RequestContext, Route, idParam } from "../router";
@@ -38,7 +38,8 @@ const changeProtection: Effect = (server, { body }) => {
 const changeType: Effect = (server, context) => {
   const { body } = context;
   const ref = optionalReference(body, "server_type");
-  const type = findServerType(ref);
+  const marks = context.store.state.deprecationMarks;
+  const type = findServerType(ref, marks);
   if (!type) throw invalidInput("server_type", `server type ${JSON.stringify(ref)} does not exist`);
   const upgradeDisk = optionalBoolean(body, "upgrade_disk");
   if (upgradeDisk === undefined) throw invalidInput("upgrade_disk", "is required");
@@ -47,7 +48,7 @@ const changeType: Effect = (server, context) => {
   const answer = orderability(type, server.locationName, context.store.state.soldOut);
   if (answer === "unsupported") throw unsupportedLocation();
   if (answer === "sold_out") throw soldOut();
-  const current = findServerType(server.serverTypeName);
+  const current = findAnyServerType(server.serverTypeName, marks);
   if (type.architecture !== current?.architecture || type.disk < server.primaryDiskSize) {
     throw new ApiError(
       422,

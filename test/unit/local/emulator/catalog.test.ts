@@ -1,4 +1,4 @@
-import { SOLD_OUT_PATH } from "../../../../local/emulator/emulator";
+import { DEPRECATION_PATH, SOLD_OUT_PATH } from "../../../../local/emulator/emulator";
 import { TestEmulator, fetchJson, serverCreateBody, startTestEmulator } from "./support";
 
 /**
@@ -18,6 +18,7 @@ describe("emulator: the catalog mirrors the real API", () => {
   afterAll(() => t.close());
   afterEach(() => {
     t.emulator.store.state.soldOut = [];
+    t.emulator.store.state.deprecationMarks = [];
   });
 
   const GEN1_DEPRECATION = { announced: "2025-10-16T06:00:00Z", unavailable_after: "2025-12-31T23:59:59Z" };
@@ -218,6 +219,76 @@ describe("emulator: the catalog mirrors the real API", () => {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
     });
+    expect([res.status, res.body.error.code, res.body.error.details.fields[0].name]).toEqual([
+      422,
+      "invalid_input",
+      field,
+    ]);
+  });
+
+  const AHEAD = { announced: "2026-11-20T09:00:00Z", unavailable_after: "2099-03-31T23:59:59Z" };
+  const markDeprecation = (body: unknown) =>
+    fetchJson(`${t.emulator.url}${DEPRECATION_PATH}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const typeNamed = async (name: string) =>
+    (await t.api("GET", `/server_types?name=${name}`)).body.server_types[0];
+
+  test(`POST ${DEPRECATION_PATH}: a listed type deprecated with a date ahead stays orderable, not recommended`, async () => {
+    const marked = await markDeprecation({ server_type: "cx23", location: "fsn1", deprecation: AHEAD });
+    expect([marked.status, marked.body]).toEqual([
+      200,
+      { deprecations: [{ server_type: "cx23", location: "fsn1", deprecation: AHEAD }] },
+    ]);
+    expect((await typeNamed("cx23")).locations[0]).toEqual({
+      id: 1,
+      name: "fsn1",
+      deprecation: AHEAD,
+      available: true,
+      recommended: false,
+    });
+    expect((await create({ server_type: "cx23", location: "fsn1" })).status).toBe(201);
+    const reset = await markDeprecation({ server_type: "cx23", location: "fsn1", reset: true });
+    expect(reset.body).toEqual({ deprecations: [] });
+    expect((await typeNamed("cx23")).locations[0].deprecation).toBeNull();
+  });
+
+  test("a withdrawn type is listed again while a mark leaves it orderable, and its servers outlive the mark", async () => {
+    expect(await typeNamed("cx22")).toBeUndefined();
+    await markDeprecation({ server_type: "cx22", location: "fsn1", deprecation: AHEAD });
+    expect(
+      (await typeNamed("cx22")).locations.map((l: { name: string; available: boolean }) => [
+        l.name,
+        l.available,
+      ]),
+    ).toEqual([
+      ["fsn1", true],
+      ["nbg1", false],
+      ["hel1", false],
+    ]);
+    const server = (await create({ server_type: "cx22", location: "fsn1" })).body.server;
+    expect((await create({ server_type: "cx22", location: "nbg1" })).body.error.code).toBe("invalid_input");
+    await markDeprecation({ server_type: "cx22", location: "fsn1", reset: true });
+    expect(await typeNamed("cx22")).toBeUndefined();
+    const read = await t.api("GET", `/servers/${server.id}`);
+    expect([read.status, read.body.server.server_type.name]).toEqual([200, "cx22"]);
+  });
+
+  test.each([
+    [{ server_type: "cx99", location: "fsn1", deprecation: null }, "server_type"],
+    [{ server_type: "cx22", location: "ash", deprecation: null }, "location"],
+    [
+      {
+        server_type: "cx23",
+        location: "fsn1",
+        deprecation: { announced: "soon", unavailable_after: "later" },
+      },
+      "deprecation",
+    ],
+  ])(`POST ${DEPRECATION_PATH} with %j is 422 invalid_input naming %s`, async (body, field) => {
+    const res = await markDeprecation(body);
     expect([res.status, res.body.error.code, res.body.error.details.fields[0].name]).toEqual([
       422,
       "invalid_input",
