@@ -110,7 +110,8 @@ if [ -n "$servers" ]; then
   { printf '%s\n' "$servers"; grep -E '^(search|options) ' /etc/resolv.conf || true; } >${PATHS.appConfig}/resolv.conf ||
     fail "cannot write ${PATHS.appConfig}/resolv.conf (disk full?)"
   chmod 0644 ${PATHS.appConfig}/resolv.conf
-  dns_mount="--mount type=bind,source=${PATHS.appConfig}/resolv.conf,target=/etc/resolv.conf,readonly"
+  # One word, so it stays one argument when quoted.
+  dns_mount="--mount=type=bind,source=${PATHS.appConfig}/resolv.conf,target=/etc/resolv.conf,readonly"
 fi
 
 # The delivery put it here; a hand or a prune may have taken it since.
