@@ -1,6 +1,7 @@
 // The program's preflight and host specs under mocks: the catalog comes from recorded answers on
 // loopback, the previous deployment from the mocked stack reference to itself.
 import { outputValue, runProgram, stackConfig } from "../support/program";
+import type { CatalogServerType } from "../../../config/catalog";
 import { recordedCatalog, serveCatalog } from "../support/catalogServer";
 
 const SERVER = "hcloud:index/server:Server";
@@ -44,6 +45,29 @@ describe("host specs across an upgrade (Pulumi.dev.yaml: web-1 unnamed, web-2 na
     });
     expect(serversOf(run)).toEqual({ "web-1": ["cx23", "debian-12"], "web-2": ["cx33", "debian-12"] });
   });
+});
+
+describe("the committed stacks order only what the recorded catalog sells", () => {
+  test.each(["dev", "prod"])(
+    "%s: every server's type is orderable in its location, and x86",
+    async (stack) => {
+      const types = (recordedCatalog()["/server_types"] as { server_types: CatalogServerType[] })
+        .server_types;
+      const run = await runProgram(stackConfig(stack), { stack });
+      const servers = run.ofType(SERVER);
+      expect(servers.length).toBe(stack === "dev" ? 2 : 3);
+      for (const server of servers) {
+        const type = types.find((t) => t.name === server.inputs.serverType);
+        const here = type?.locations.find((l) => l.name === server.inputs.location);
+        expect([server.name, server.inputs.serverType, type?.architecture, here?.available]).toEqual([
+          server.name,
+          server.inputs.serverType,
+          "x86",
+          true,
+        ]);
+      }
+    },
+  );
 });
 
 describe("preflight under mocks", () => {
