@@ -1,21 +1,21 @@
 /**
- * The stack's own last deployment, read through a stack reference to itself: what each host's server was
- * created with (`hostSpecs`), and which hosts had a server (`serverIds`, exported by every release).
+ * The stack's own last deployment: what each host's server was created with (`hostSpecs`), and which hosts
+ * had a server (`serverIds`, exported by every release). Read with the engine's built-in invoke behind
+ * stack references, so nothing is registered: a refresh after an update has nothing to re-read.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { HostSpec, NO_PREVIOUS_DEPLOYMENT, PreviousDeployment } from "./hostSpecs";
+
+export const READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs";
 
 function asRecord<T>(value: unknown): Record<string, T> {
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, T>) : {};
 }
 
 export async function readPreviousDeployment(): Promise<PreviousDeployment> {
-  const self = new pulumi.StackReference("previous-deployment", {
-    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-  });
-  const [hostSpecs, serverIds] = await Promise.all(
-    ["hostSpecs", "serverIds"].map(async (name) => (await self.getOutputDetails(name)).value),
-  );
-  if (hostSpecs === undefined && serverIds === undefined) return NO_PREVIOUS_DEPLOYMENT;
-  return { hostSpecs: asRecord<HostSpec>(hostSpecs), serverIds: asRecord<string>(serverIds) };
+  const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+  const result = (await pulumi.runtime.invoke(READ_STACK_OUTPUTS, { name })) as { outputs?: unknown };
+  const outputs = asRecord<unknown>(result?.outputs);
+  if (outputs.hostSpecs === undefined && outputs.serverIds === undefined) return NO_PREVIOUS_DEPLOYMENT;
+  return { hostSpecs: asRecord<HostSpec>(outputs.hostSpecs), serverIds: asRecord<string>(outputs.serverIds) };
 }

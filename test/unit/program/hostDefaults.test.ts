@@ -1,5 +1,5 @@
 // The program's preflight and host specs under mocks: the catalog comes from recorded answers on
-// loopback, the previous deployment from the mocked stack reference to itself.
+// loopback, the previous deployment from the mocked invoke that reads the stack's own outputs.
 import { outputValue, runProgram, stackConfig } from "../support/program";
 import type { CatalogServerType } from "../../../config/catalog";
 import { recordedCatalog, serveCatalog } from "../support/catalogServer";
@@ -109,11 +109,8 @@ describe("preflight under mocks", () => {
     const config = stackConfig("dev", { "hcloud-deploy:hosts": hosts, "hcloud-deploy:apps": apps });
     const registered: string[] = [];
     await expect(runProgram(config, { catalogEndpoint: catalog.endpoint, registered })).rejects.toThrow(line);
-    // The stack itself and the read of its own last outputs: nothing that would exist at Hetzner.
-    expect(registered).toEqual([
-      "pulumi:pulumi:Stack::hcloud-deploy-dev",
-      "pulumi:pulumi:StackReference::previous-deployment",
-    ]);
+    // The stack itself only: nothing that would exist at Hetzner.
+    expect(registered).toEqual(["pulumi:pulumi:Stack::hcloud-deploy-dev"]);
     await catalog.close();
   });
 

@@ -4,6 +4,7 @@ import * as path from "path";
 import type * as pulumiType from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { generateEd25519KeyPair } from "../../../components/sshKeys";
+import { READ_STACK_OUTPUTS } from "../../../config/previous";
 import { CatalogServer, serveCatalog } from "./catalogServer";
 
 export const ROOT = path.resolve(__dirname, "../../..");
@@ -93,15 +94,8 @@ function mockIds(): (type: string, name: string, inputs: Record<string, any>) =>
 }
 
 /** What the mocked providers answer; every other type echoes its inputs. */
-function mockState(
-  type: string,
-  name: string,
-  inputs: Record<string, any>,
-  previousOutputs: Record<string, unknown> = {},
-): Record<string, any> {
+function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   switch (type) {
-    case "pulumi:pulumi:StackReference":
-      return { name: inputs.name, outputs: previousOutputs, secretOutputNames: [] };
     case "hcloud:index/server:Server":
       return { ...inputs, ipv6Address: `2001:db8:0:${(nextIp++).toString(16)}::1`, status: "running" };
     case "hcloud:index/primaryIp:PrimaryIp":
@@ -232,7 +226,7 @@ export interface MockedRun extends ProgramRun {
  */
 export interface MockOptions {
   stack?: string;
-  /** The stack's outputs from its last deployment, as a reference to itself reads them. Default: none. */
+  /** The stack's outputs from its last deployment, as the program reads them. Default: none. */
   previousOutputs?: Record<string, unknown>;
   /** Where the preflight reads the catalog (runProgram). Default: the recorded catalog on loopback. */
   catalogEndpoint?: string;
@@ -255,10 +249,14 @@ export async function runUnderMocks(
       const inputs = recorder.received(args);
       return {
         id: mockId(args.type, args.name, inputs),
-        state: mockState(args.type, args.name, inputs, opts.previousOutputs),
+        state: mockState(args.type, args.name, inputs),
       };
     },
-    call: noResources.call,
+    // The program reads its own last outputs through the engine's built-in invoke.
+    call: (args) =>
+      args.token === READ_STACK_OUTPUTS
+        ? { name: args.inputs.name, outputs: opts.previousOutputs ?? {}, secretOutputNames: [] }
+        : noResources.call(args),
   });
   const resources = recorder.resources;
   const outputs = (await pulumi.runtime
