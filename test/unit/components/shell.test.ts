@@ -1,12 +1,11 @@
 import { execFileSync } from "child_process";
-import { hostTagOf } from "../../../components/shell/prelude";
-import { shQuote } from "../../../components/shell/prelude";
+import { hostTagOf, shQuote } from "../../../components/shell/prelude";
 import { readinessScript } from "../../../components/shell/readiness";
 import { registryPullDeliveryScript, registryPullScript } from "../../../components/shell/registryPull";
 import { overSshScript } from "../../../components/shell/deployerCommand";
 import { hostSetupScript } from "../../../components/shell/proxy";
 import { rolloutRemoveScript, rolloutScript } from "../../../components/shell/rollout";
-import { envFileContent, ServiceSpec, settingsHash } from "../../../components/shell/service";
+import { envFileContent, settingsHash } from "../../../components/shell/service";
 import { deployerSsh, knownHostsLine, onHost } from "../../../components/shell/ssh";
 import { generateEd25519KeyPair, parsePublicKey } from "../../../components/sshKeys";
 import { packFunction } from "../../../components/shell/pack";
@@ -20,10 +19,8 @@ import {
   tagScript,
 } from "../../../components/shell/stages";
 import { tarballDeliveryScript } from "../../../components/shell/tarball";
+import { hostTag, image, ref, spec } from "../support/shellFixtures";
 
-const ref = `ghcr.io/example-org/web@sha256:${"c".repeat(64)}`;
-const hostTag = hostTagOf("web", ref);
-const image = { app: "web", hostName: "web-1", hostTag };
 const hostKey = generateEd25519KeyPair("web-1-dev").publicKey;
 const target = { address: "2001:db8::1", port: 22, user: "root", hostKey };
 const registry = { server: "ghcr.io", username: "bot" };
@@ -34,22 +31,6 @@ const twoHosts = [
 ];
 const tarball = (hosts = twoHosts.slice(0, 1)) =>
   tarballDeliveryScript({ app: "web", hostTag, imageRef: ref, hosts, registry });
-const spec: ServiceSpec = {
-  app: "web",
-  hostName: "web-1",
-  image: hostTag,
-  port: 8080,
-  hostPort: 80,
-  domains: [],
-  drainSeconds: 30,
-  memory: "256m",
-  cpus: 1,
-  restart: "unless-stopped",
-  health: { path: "/healthz", timeoutSeconds: 60, intervalSeconds: 2 },
-  env: { MODE: "dev" },
-  instance: "instance-a",
-  keepImages: 3,
-};
 
 function syntaxError(shell: "sh" | "bash", script: string): string {
   try {

@@ -3,14 +3,12 @@ import * as path from "path";
 import { overSshScript } from "../../../components/shell/deployerCommand";
 import { logsScript } from "../../../components/shell/logs";
 import { packFunction } from "../../../components/shell/pack";
-import { hostTagOf } from "../../../components/shell/prelude";
 import { hostSetupScript } from "../../../components/shell/proxy";
 import { pruneScript } from "../../../components/shell/prune";
 import { readinessScript } from "../../../components/shell/readiness";
 import { registryPullDeliveryScript, registryPullScript } from "../../../components/shell/registryPull";
 import { overSsh, reportScript } from "../../../components/shell/report";
 import { rolloutRemoveScript, rolloutScript } from "../../../components/shell/rollout";
-import { ServiceSpec } from "../../../components/shell/service";
 import {
   armScript,
   cleanupScript,
@@ -21,6 +19,7 @@ import {
   tagScript,
 } from "../../../components/shell/stages";
 import { tarballDeliveryScript } from "../../../components/shell/tarball";
+import { hostTag, image, ref, spec } from "../support/shellFixtures";
 import { generateEd25519KeyPair } from "../../../components/sshKeys";
 import { CheckedScript, describeFinding, Finding, hostScriptsIn, shellcheck } from "../support/shellcheck";
 
@@ -33,9 +32,6 @@ import { CheckedScript, describeFinding, Finding, hostScriptsIn, shellcheck } fr
 const root = path.join(__dirname, "../../..");
 const shellDir = path.join(root, "components/shell");
 
-const ref = `ghcr.io/example-org/web@sha256:${"c".repeat(64)}`;
-const hostTag = hostTagOf("web", ref);
-const image = { app: "web", hostName: "web-1", hostTag };
 const target = {
   address: "2001:db8::1",
   port: 22,
@@ -54,22 +50,6 @@ const hosts = [
   { hostName: "web-2", target: other },
 ];
 const delivery = { app: "web", hostTag, imageRef: ref, registry };
-const spec: ServiceSpec = {
-  app: "web",
-  hostName: "web-1",
-  image: hostTag,
-  port: 8080,
-  hostPort: 80,
-  domains: [],
-  drainSeconds: 30,
-  memory: "256m",
-  cpus: 1,
-  restart: "unless-stopped",
-  health: { path: "/healthz", timeoutSeconds: 60, intervalSeconds: 2 },
-  env: { MODE: "dev" },
-  instance: "instance-a",
-  keepImages: 3,
-};
 const withDomains = { ...spec, domains: ["shop.example.com", "example.com"] };
 const checks = [
   { app: "web", port: 80, path: "/healthz" },
