@@ -59,6 +59,15 @@ export class CatalogError extends Error {
   }
 }
 
+/** The API's `error` object; undefined for another body (a proxy's HTML page), so the status still shows. */
+function apiErrorOf(text: string): { code?: string; message?: string } | undefined {
+  try {
+    return (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+  } catch {
+    return undefined;
+  }
+}
+
 async function getJson(access: CatalogAccess, path: string): Promise<Record<string, unknown>> {
   const url = `${access.endpoint.replace(/\/+$/, "")}${path}`;
   let problem = "";
@@ -70,7 +79,7 @@ async function getJson(access: CatalogAccess, path: string): Promise<Record<stri
       });
       const text = await res.text();
       if (res.ok) return JSON.parse(text) as Record<string, unknown>;
-      const apiError = (JSON.parse(text || "{}") as { error?: { code?: string; message?: string } }).error;
+      const apiError = apiErrorOf(text);
       problem = `GET ${path}: HTTP ${res.status}${apiError ? ` ${apiError.code}: ${apiError.message}` : ""}`;
       // Only a busy or failing API is worth asking again; a refused token or a missing path is not.
       if (res.status !== 429 && res.status < 500) break;

@@ -16,7 +16,7 @@ export interface PreflightResult {
 
 const ALTERNATIVES = 6;
 
-function isGone(deprecation: Deprecation | null | undefined, now = new Date()): boolean {
+function isGone(deprecation: Deprecation | null | undefined, now: Date): boolean {
   return !!deprecation && now.getTime() > Date.parse(deprecation.unavailable_after);
 }
 
@@ -28,7 +28,12 @@ function day(iso: string): string {
  * Orderable now in the location: the wanted type's architecture first, then nearest in memory to it (or
  * Hetzner's recommended types first, for a type the catalog no longer has).
  */
-export function orderableIn(catalog: Catalog, location: string, like?: CatalogServerType): string[] {
+export function orderableIn(
+  catalog: Catalog,
+  location: string,
+  now: Date,
+  like?: CatalogServerType,
+): string[] {
   const here = (t: CatalogServerType) => t.locations.find((l) => l.name === location);
   const rank = (t: CatalogServerType) => [
     Number(t.architecture !== (like?.architecture ?? "x86")),
@@ -36,7 +41,7 @@ export function orderableIn(catalog: Catalog, location: string, like?: CatalogSe
     t.memory,
   ];
   return catalog.serverTypes
-    .filter((t) => t !== like && here(t)?.available && !isGone(here(t)?.deprecation ?? t.deprecation))
+    .filter((t) => t !== like && here(t)?.available && !isGone(here(t)?.deprecation ?? t.deprecation, now))
     .sort((a, b) => {
       const [ra, rb] = [rank(a), rank(b)];
       return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2] || a.name.localeCompare(b.name);
@@ -45,8 +50,8 @@ export function orderableIn(catalog: Catalog, location: string, like?: CatalogSe
     .map((t) => t.name);
 }
 
-function instead(catalog: Catalog, location: string, like?: CatalogServerType): string {
-  const names = orderableIn(catalog, location, like);
+function instead(catalog: Catalog, location: string, now: Date, like?: CatalogServerType): string {
+  const names = orderableIn(catalog, location, now, like);
   return names.length > 0
     ? `orderable in ${location} instead: ${names.join(", ")}`
     : `nothing can be ordered in ${location} now`;
@@ -54,6 +59,7 @@ function instead(catalog: Catalog, location: string, like?: CatalogServerType): 
 
 function checkServerType(
   host: PlannedHost,
+  type: CatalogServerType | undefined,
   apps: readonly string[],
   catalog: Catalog,
   now: Date,
@@ -61,9 +67,8 @@ function checkServerType(
 ): void {
   const prefix = `${configKey("hosts")}[${host.index}].serverType: host ${host.name} in ${host.location}`;
   const where = host.orders ? "" : "; the running server keeps it, but a new one could not be ordered";
-  const type = catalog.serverTypes.find((t) => t.name === host.serverType);
   if (!type) {
-    const line = `${prefix}: server type ${host.serverType} is not in Hetzner's catalog (removed or unknown)${where}; ${instead(catalog, host.location)}`;
+    const line = `${prefix}: server type ${host.serverType} is not in Hetzner's catalog (removed or unknown)${where}; ${instead(catalog, host.location, now)}`;
     (host.orders ? out.errors : out.warnings).push(line);
     return;
   }
@@ -71,28 +76,30 @@ function checkServerType(
   const deprecation: Deprecation | null = listed?.deprecation ?? type.deprecation;
   if (deprecation) {
     const gone = isGone(deprecation, now);
-    const dates = gone
-      ? `deprecated on ${day(deprecation.announced)} and unavailable since ${day(deprecation.unavailable_after)}`
-      : `deprecated on ${day(deprecation.announced)} and unavailable after ${day(deprecation.unavailable_after)}`;
-    const line = `${prefix}: server type ${host.serverType} is ${dates}${gone ? where : ""}; ${instead(catalog, host.location, type)}`;
+    const dates = `deprecated on ${day(deprecation.announced)} and unavailable ${gone ? "since" : "after"} ${day(deprecation.unavailable_after)}`;
+    const line = `${prefix}: server type ${host.serverType} is ${dates}${gone ? where : ""}; ${instead(catalog, host.location, now, type)}`;
     (gone && host.orders ? out.errors : out.warnings).push(line);
     if (gone) return;
   }
   if (host.orders && !listed?.available) {
     const why = listed ? "sold out or withdrawn there" : `not offered there`;
     out.errors.push(
-      `${prefix}: server type ${host.serverType} cannot be ordered in ${host.location} now (${why}); ${instead(catalog, host.location, type)}`,
+      `${prefix}: server type ${host.serverType} cannot be ordered in ${host.location} now (${why}); ${instead(catalog, host.location, now, type)}`,
     );
   }
   if (type.architecture !== "x86" && apps.length > 0) {
     out.errors.push(
-      `${prefix}: server type ${host.serverType} is ${type.architecture}, and apps are built and delivered for x86 (linux/amd64) only so far: ${apps.join(", ")} could not run there; ${instead(catalog, host.location)}`,
+      `${prefix}: server type ${host.serverType} is ${type.architecture}, and apps are built and delivered for x86 (linux/amd64) only so far: ${apps.join(", ")} could not run there; ${instead(catalog, host.location, now)}`,
     );
   }
 }
 
-function checkImage(host: PlannedHost, catalog: Catalog, out: PreflightResult): void {
-  const type = catalog.serverTypes.find((t) => t.name === host.serverType);
+function checkImage(
+  host: PlannedHost,
+  type: CatalogServerType | undefined,
+  catalog: Catalog,
+  out: PreflightResult,
+): void {
   if (!type || !host.orders) return;
   const images = catalog.images.filter((i) => i.architecture === type.architecture && i.name);
   if (images.some((i) => i.name === host.image)) return;
@@ -120,8 +127,9 @@ export function preflight(
       );
       continue;
     }
-    checkServerType(host, appsByHost[host.name] ?? [], catalog, now, out);
-    checkImage(host, catalog, out);
+    const type = catalog.serverTypes.find((t) => t.name === host.serverType);
+    checkServerType(host, type, appsByHost[host.name] ?? [], catalog, now, out);
+    checkImage(host, type, catalog, out);
   }
   return out;
 }

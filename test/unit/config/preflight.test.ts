@@ -189,7 +189,7 @@ describe("preflight against the recorded catalog", () => {
     const cax11 = type("cax11");
     Object.assign(cax11, { locations: cax11.locations.map((l) => ({ ...l, available: l.name === "hel1" })) });
     // cax11 (arm, 4 GB) first; then the x86 types of cax21's 8 GB, by name; never cax21 itself.
-    expect(orderableIn(catalog, "hel1", type("cax21")).slice(0, 4)).toEqual([
+    expect(orderableIn(catalog, "hel1", NOW, type("cax21")).slice(0, 4)).toEqual([
       "cax11",
       "ccx13",
       "cpx32",
