@@ -98,54 +98,62 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     .sync()
     .catch((error: Error) => log(`restoring networks and load balancers failed: ${error.message}`));
 
-  async function soldOutEndpoint(method: string, request: http.IncomingMessage): Promise<Reply> {
+  /** A test endpoint for catalog marks: POST applies one and saves the state, GET (and POST) list them. */
+  async function markEndpoint(
+    path: string,
+    method: string,
+    request: http.IncomingMessage,
+    mark: (body: Body) => void,
+    list: () => Record<string, unknown>,
+  ): Promise<Reply> {
     if (method === "POST") {
-      const body = await readBody(request);
-      const serverType = requiredString(body, "server_type");
-      const location = requiredString(body, "location");
-      store.markSoldOut(serverType, location, optionalBoolean(body, "sold_out") ?? true);
+      mark(await readBody(request));
       store.save();
     } else if (method !== "GET") {
-      throw new ApiError(405, "method_not_allowed", `${method} is not allowed on ${SOLD_OUT_PATH}`);
+      throw new ApiError(405, "method_not_allowed", `${method} is not allowed on ${path}`);
     }
-    const marks = store.state.soldOut.map((mark) => ({
-      server_type: mark.serverType,
-      location: mark.location,
-    }));
-    return { status: 200, body: { sold_out: marks } };
+    return { status: 200, body: list() };
   }
 
-  async function deprecationEndpoint(method: string, request: http.IncomingMessage): Promise<Reply> {
-    if (method === "POST") {
-      const body = await readBody(request);
-      const deprecation = optionalObject(body, "deprecation") ?? null;
-      store.markDeprecation(
-        requiredString(body, "server_type"),
-        requiredString(body, "location"),
-        deprecation && {
-          announced: requiredString(deprecation, "announced"),
-          unavailable_after: requiredString(deprecation, "unavailable_after"),
-        },
-        optionalBoolean(body, "reset") ?? false,
-      );
-      store.save();
-    } else if (method !== "GET") {
-      throw new ApiError(405, "method_not_allowed", `${method} is not allowed on ${DEPRECATION_PATH}`);
-    }
-    const marks = store.state.deprecationMarks.map((mark) => ({
-      server_type: mark.serverType,
-      location: mark.location,
-      deprecation: mark.deprecation,
-    }));
-    return { status: 200, body: { deprecations: marks } };
-  }
+  const markSoldOut = (body: Body) =>
+    store.markSoldOut(
+      requiredString(body, "server_type"),
+      requiredString(body, "location"),
+      optionalBoolean(body, "sold_out") ?? true,
+    );
+  const soldOutMarks = () => ({
+    sold_out: store.state.soldOut.map((m) => ({ server_type: m.serverType, location: m.location })),
+  });
+  const markDeprecation = (body: Body) => {
+    const deprecation = optionalObject(body, "deprecation") ?? null;
+    store.markDeprecation(
+      requiredString(body, "server_type"),
+      requiredString(body, "location"),
+      deprecation && {
+        announced: requiredString(deprecation, "announced"),
+        unavailable_after: requiredString(deprecation, "unavailable_after"),
+      },
+      optionalBoolean(body, "reset") ?? false,
+    );
+  };
+  const deprecationMarks = () => ({
+    deprecations: store.state.deprecationMarks.map((m) => ({
+      server_type: m.serverType,
+      location: m.location,
+      deprecation: m.deprecation,
+    })),
+  });
 
   async function handle(request: http.IncomingMessage): Promise<Reply> {
     const method = request.method ?? "GET";
     const url = new URL(request.url ?? "/", "http://emulator");
     if (url.pathname === STATE_PATH && method === "GET") return { status: 200, body: store.state };
-    if (url.pathname === SOLD_OUT_PATH) return soldOutEndpoint(method, request);
-    if (url.pathname === DEPRECATION_PATH) return deprecationEndpoint(method, request);
+    if (url.pathname === SOLD_OUT_PATH) {
+      return markEndpoint(SOLD_OUT_PATH, method, request, markSoldOut, soldOutMarks);
+    }
+    if (url.pathname === DEPRECATION_PATH) {
+      return markEndpoint(DEPRECATION_PATH, method, request, markDeprecation, deprecationMarks);
+    }
     if (url.pathname !== API_PREFIX && !url.pathname.startsWith(`${API_PREFIX}/`)) {
       throw new ApiError(
         404,

@@ -1,9 +1,19 @@
 import * as fs from "fs";
 import * as path from "path";
-import { findAnyServerType, findLocation, findServerType } from "./catalog";
+import { findAnyServerType, findServerType, ServerType } from "./catalog";
 import { ApiError, invalidInput } from "./errors";
 import { Ipv6Pool } from "./ipv6";
 import { DeprecationMark, EmulatorState, IdKind, emptyState } from "./state";
+
+/** A test's mark names a type by its exact name, in a location the type is offered in. */
+function requireOffer(type: ServerType | undefined, serverType: string, location: string): void {
+  if (!type || type.name !== serverType) {
+    throw invalidInput("server_type", `server type ${JSON.stringify(serverType)} does not exist`);
+  }
+  if (!type.offers.some((offer) => offer.location === location)) {
+    throw invalidInput("location", `server type ${serverType} is not offered in ${JSON.stringify(location)}`);
+  }
+}
 
 /** Holds the state, hands out IDs and IPv6 networks, and writes the state file after each change. */
 export class StateStore {
@@ -35,16 +45,7 @@ export class StateStore {
    * or a location the type is not offered in, are invalid_input.
    */
   markSoldOut(serverType: string, location: string, soldOut = true): void {
-    const type = findServerType(serverType, this.state.deprecationMarks);
-    if (!type || type.name !== serverType) {
-      throw invalidInput("server_type", `server type ${JSON.stringify(serverType)} does not exist`);
-    }
-    if (!findLocation(location) || !type.offers.some((offer) => offer.location === location)) {
-      throw invalidInput(
-        "location",
-        `server type ${serverType} is not offered in ${JSON.stringify(location)}`,
-      );
-    }
+    requireOffer(findServerType(serverType, this.state.deprecationMarks), serverType, location);
     const others = this.state.soldOut.filter(
       (mark) => mark.serverType !== serverType || mark.location !== location,
     );
@@ -62,16 +63,7 @@ export class StateStore {
     deprecation: DeprecationMark["deprecation"],
     reset = false,
   ): void {
-    const type = findAnyServerType(serverType);
-    if (!type || type.name !== serverType) {
-      throw invalidInput("server_type", `server type ${JSON.stringify(serverType)} does not exist`);
-    }
-    if (!type.offers.some((offer) => offer.location === location)) {
-      throw invalidInput(
-        "location",
-        `server type ${serverType} is not offered in ${JSON.stringify(location)}`,
-      );
-    }
+    requireOffer(findAnyServerType(serverType), serverType, location);
     for (const date of deprecation ? [deprecation.announced, deprecation.unavailable_after] : []) {
       if (Number.isNaN(Date.parse(date)))
         throw invalidInput("deprecation", `${JSON.stringify(date)} is not a date`);
