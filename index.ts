@@ -6,25 +6,35 @@ import {
   Delivery,
   DeliveryFanOut,
   HetznerHost,
+  HostVolume,
   LoadBalancer,
+  ReleaseCommand,
   Service,
 } from "./components";
+import { httpPathOf } from "./components/service";
+import { Platform, platformsOf, platformSuffix } from "./components/platforms";
 import { loadConfig } from "./config/loader";
 import { hostSpecsOutput, planHosts } from "./config/hostSpecs";
 import { runPreflight } from "./config/preflightRun";
 import { readPreviousDeployment } from "./config/previous";
-import { hostDomains, publicPorts } from "./config/serving";
+import { checkVolumeSizes, volumeSizesOutput } from "./config/volumeSizes";
+import { droppedRoutes, hostDomains, publicPorts } from "./config/serving";
 
 /** The program: an async function, so the preflight runs before any resource is registered. */
 export = async () => {
   const config = loadConfig();
   // What each host's server is (kept from the last deployment unless the stack names it or bumps its
   // generation), checked against the live catalog before anything is created.
-  const plans = planHosts(config.hosts, await readPreviousDeployment());
-  const appsByHost = Object.fromEntries(
-    config.hosts.map((h) => [h.name, config.apps.filter((a) => a.hosts.includes(h.name)).map((a) => a.name)]),
-  );
-  await runPreflight(plans, appsByHost, config.catalogAccess);
+  const previous = await readPreviousDeployment();
+  const plans = planHosts(config.hosts, previous);
+  checkVolumeSizes(config.apps, previous);
+  for (const warning of droppedRoutes(config.apps, previous.servedPorts)) void pulumi.log.warn(warning);
+  const { platforms, prebuiltRefs } = await runPreflight({
+    plans,
+    apps: config.apps,
+    catalogAccess: config.catalogAccess,
+    registryAccess: config.registryAccess,
+  });
   const labels = { project: config.project, stack: config.stack };
 
   // One deployer key per stack: Hetzner refuses the same public key twice in a project.
@@ -67,46 +77,94 @@ export = async () => {
 
   resolveHostNetworks(pulumi.all(Object.fromEntries([...hosts].map(([name, h]) => [name, h.ipv6Network]))));
 
-  // Apps: one image each, then per host a delivery (tarball or registry pull) and a health-gated service.
-  // A tarball app on several hosts first goes to all of them at once (each new byte over the deployer's
-  // uplink once); each host's own delivery then finds its image there, or sends directly what is missing.
+  // Apps: one image each (one per platform its hosts run), then per host a delivery of its platform's image
+  // (tarball or registry pull) and a health-gated service. A tarball app on several hosts of a platform
+  // first goes to all of them at once (each new byte over the deployer's uplink once); each host's own
+  // delivery then finds its image there, or sends directly what is missing.
   // Services roll across the app's hosts, hostsAtOnce at a time, in host order: each waits for the one
   // hostsAtOnce places before it, so a failure leaves the later hosts untouched.
+  // Per app, its services: an app with `after` waits for those of the apps it names (listed before it).
+  const servicesOf = new Map<string, { service: Service }[]>();
   const apps = config.apps.map((app) => {
+    const first = app.after.flatMap((other) => (servicesOf.get(other) ?? []).map((s) => s.service));
+    // One image per platform the app's hosts run; each host gets its own platform's.
     const image = new AppImage(app.name, {
       app: app.name,
       source: app.source,
       registry: config.registry,
       pushToken: config.secrets.registryPushToken,
+      platforms: app.hosts.map((h) => platforms[h]),
+      prebuiltRefs: prebuiltRefs[app.name],
     });
     const secretEnv = config.secrets.appSecrets.apply((all) =>
       Object.fromEntries(app.secretEnv.map((name) => [name, all[app.name][name]])),
     );
-    const appHosts = app.hosts.map((hostName) => hosts.get(hostName) as HetznerHost);
-    const fanOut =
-      app.delivery === "tarball" && appHosts.length > 1
-        ? new DeliveryFanOut(`${app.name}-fan-out`, {
-            app: app.name,
-            targets: appHosts,
-            imageRef: image.ref,
-            registry: config.registry,
-            pullToken: config.secrets.registryPullToken,
-            parallelism: config.deliveryParallelism,
-            dependsOn: appHosts.map((h) => h.firewall),
-          })
-        : undefined;
-    const services: { hostName: string; delivery: Delivery; service: Service }[] = [];
-    for (const [i, hostName] of app.hosts.entries()) {
-      const name = `${app.name}-on-${hostName}`;
-      const delivery = new Delivery(`${name}-delivery`, {
+    const fanOuts = new Map<Platform, DeliveryFanOut>();
+    for (const platform of platformsOf(app.hosts.map((h) => platforms[h]))) {
+      const targets = app.hosts
+        .filter((h) => platforms[h] === platform)
+        .map((h) => hosts.get(h) as HetznerHost);
+      if (app.delivery !== "tarball" || targets.length < 2) continue;
+      const fanOut = new DeliveryFanOut(`${app.name}-fan-out${platformSuffix(platform)}`, {
         app: app.name,
-        target: hosts.get(hostName) as HetznerHost,
-        imageRef: image.ref,
-        mode: app.delivery,
+        targets,
+        imageRef: image.platformRefs[platform] as pulumi.Output<string>,
         registry: config.registry,
         pullToken: config.secrets.registryPullToken,
-        after: fanOut,
+        parallelism: config.deliveryParallelism,
+        dependsOn: targets.map((h) => h.firewall),
       });
+      fanOuts.set(platform, fanOut);
+    }
+    const deliveries = app.hosts.map(
+      (hostName) =>
+        new Delivery(`${app.name}-on-${hostName}-delivery`, {
+          app: app.name,
+          target: hosts.get(hostName) as HetznerHost,
+          imageRef: image.platformRefs[platforms[hostName]] as pulumi.Output<string>,
+          mode: app.delivery,
+          registry: config.registry,
+          pullToken: config.secrets.registryPullToken,
+          after: fanOuts.get(platforms[hostName]),
+        }),
+    );
+    // Hetzner Volumes (an app with one may have one host only), mounted before anything runs from them.
+    const volumes = app.volumes.flatMap((v) =>
+      v.size === undefined
+        ? []
+        : [
+            new HostVolume(`${app.name}-${v.name}-volume`, {
+              app: app.name,
+              volume: v.name,
+              sizeGb: v.size,
+              location: config.hosts.find((h) => h.name === app.hosts[0])!.location,
+              target: hosts.get(app.hosts[0]) as HetznerHost,
+              deleteData: config.deleteData,
+              labels,
+            }),
+          ],
+    );
+    // The release command (a migration) runs once per new image on the first host, before any host rolls.
+    const release = app.release
+      ? new ReleaseCommand(
+          `${app.name}-release`,
+          {
+            delivery: deliveries[0],
+            command: app.release.command,
+            timeoutSeconds: app.release.timeoutSeconds,
+            env: app.env,
+            secretEnv,
+            memory: app.memory,
+            cpus: app.cpus,
+            volumes: app.volumes,
+          },
+          volumes.length > 0 || first.length > 0 ? { dependsOn: [...volumes, ...first] } : undefined,
+        )
+      : undefined;
+    const services: { hostName: string; delivery: Delivery; service: Service }[] = [];
+    servicesOf.set(app.name, services);
+    for (const [i, hostName] of app.hosts.entries()) {
+      const delivery = deliveries[i];
       const before = services[i - app.rollout.hostsAtOnce]?.service;
       const settings = {
         ...app,
@@ -114,10 +172,13 @@ export = async () => {
         drainSeconds: app.rollout.drainSeconds,
         keepImages: config.keepImages,
       };
+      const dependsOn = [before, release, ...volumes, ...(release ? [] : first)].filter(
+        (r): r is Service | ReleaseCommand | HostVolume => r !== undefined,
+      );
       const service = new Service(
-        `${name}-service`,
+        `${app.name}-on-${hostName}-service`,
         { delivery, settings, secretEnv },
-        before && { dependsOn: [before] },
+        dependsOn.length > 0 ? { dependsOn } : undefined,
       );
       services.push({ hostName, delivery, service });
     }
@@ -140,8 +201,10 @@ export = async () => {
               location: app.loadBalancer.location,
               type: app.loadBalancer.type,
               targets: app.hosts.map((h) => hosts.get(h) as HetznerHost),
-              targetPort: app.hostPort,
-              health: { path: app.health.path },
+              // The loader gives every load-balanced app a hostPort (its port by default).
+              targetPort: app.hostPort ?? app.port,
+              // The load balancer checks over HTTP; an app with a tcp or command check is asked for `/`.
+              health: { path: httpPathOf(app.health) ?? "/" },
               domains: app.domains,
               network: app.loadBalancer.network,
               labels,
@@ -193,12 +256,17 @@ export = async () => {
             .map((s) => [
               app.name,
               {
-                image: image.ref,
-                hostPort: app.hostPort,
+                image: image.platformRefs[platforms[host.name]],
+                // Left out for an app without a route (the apps' network only).
+                ...(app.hostPort !== undefined ? { hostPort: app.hostPort } : {}),
                 domains: hostDomains(app),
-                healthPath: app.health.path,
+                healthPath: httpPathOf(app.health) ?? "/",
                 service: s.service.urn,
                 delivery: s.delivery.urn,
+                // Left out without volumes, so the outputs of stacks without them stay as they were.
+                ...(app.volumes.length > 0
+                  ? { volumes: app.volumes.map(({ name, size }) => ({ name, size })) }
+                  : {}),
               },
             ]),
         ),
@@ -212,6 +280,10 @@ export = async () => {
     hostAddresses,
     serverIds,
     hostSpecs,
+    /** GB per Hetzner Volume (`<app>/<volume>`): the next deployment refuses to shrink one. */
+    volumeSizes: volumeSizesOutput(config.apps),
+    /** Per host: the platform its images are built and delivered for (`linux/arm64` on cax types). */
+    hostPlatforms: platforms,
     appImages,
     appUrls,
     appLoadBalancers,

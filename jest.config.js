@@ -1,5 +1,10 @@
 // One jest project per suite, so each npm script runs exactly one of them.
 const base = { preset: "ts-jest", testEnvironment: "node" };
+// The suites that start simulated hosts build their root file systems first and name them at the end.
+const hosts = {
+  globalSetup: "<rootDir>/test/support/hostsSetup.ts",
+  globalTeardown: "<rootDir>/test/support/hostsTeardown.ts",
+};
 
 module.exports = {
   // Program runs under mocks take seconds each on a busy two-core machine.
@@ -11,8 +16,8 @@ module.exports = {
   workerIdleMemoryLimit: "1GB",
   projects: [
     { ...base, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
-    { ...base, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"] },
-    { ...base, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"] },
-    { ...base, displayName: "faults", testMatch: ["<rootDir>/test/faults/**/*.test.ts"] },
+    { ...base, ...hosts, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"] },
+    { ...base, ...hosts, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"] },
+    { ...base, ...hosts, displayName: "faults", testMatch: ["<rootDir>/test/faults/**/*.test.ts"] },
   ],
 };

@@ -35,7 +35,7 @@ export function defaultServerType(location: string): string {
 
 /** Defaults of the optional HetznerHostArgs fields (the server type's: defaultServerType). */
 export const HOST_DEFAULTS = {
-  image: "debian-12",
+  image: "debian-13",
   generation: 1,
   replacementPolicy: "on-generation" as HostReplacementPolicy,
   readinessTimeoutSeconds: 600,
@@ -85,7 +85,7 @@ export interface HetznerHostArgs {
   readonly location: string;
   /** Hetzner server type. Default: `defaultServerType(location)` (cx23 in the EU, cpx11/cpx12 elsewhere). */
   readonly serverType?: pulumi.Input<string>;
-  /** Hetzner image name. Default: `debian-12`. */
+  /** Hetzner image name. Default: `debian-13`. */
   readonly image?: pulumi.Input<string>;
   /** Bumping it is the deliberate way to replace the host under `on-generation`. Default: 1. */
   readonly generation?: number;

@@ -4,27 +4,21 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Delivery } from "./delivery";
 import { overSshScript, SCRIPT_VARIABLE, scriptCommandLine } from "./shell/deployerCommand";
 import { rolloutRemoveScript, rolloutScript } from "./shell/rollout";
-import { envFileContent, ServiceSpec, settingsHash } from "./shell/service";
+import { envFileContent, HealthCheck, RolloutStrategy, ServiceSpec, settingsHash } from "./shell/service";
+import type { VolumeMount } from "./shell/volumes";
+
+export { HEALTH_TYPES, httpPathOf, ROLLOUT_STRATEGIES } from "./shell/service";
+export type { HealthCheck, RolloutStrategy } from "./shell/service";
 
 export const RESTART_POLICIES = ["always", "unless-stopped", "on-failure"] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
-
-/** The HTTP check a new revision must pass before it takes over. */
-export interface HealthCheck {
-  /** Absolute URL path, e.g. `/healthz`. */
-  readonly path: string;
-  /** How long a new revision may take to answer 2xx/3xx, in seconds. */
-  readonly timeoutSeconds: number;
-  /** Pause between attempts, in seconds. */
-  readonly intervalSeconds: number;
-}
 
 /** Defaults of the optional ServiceSettings fields. */
 export const SERVICE_DEFAULTS = {
   memory: "256m",
   cpus: 1,
   restart: "unless-stopped" as RestartPolicy,
-  health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 } as HealthCheck,
+  health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 },
   drainSeconds: 30,
   keepImages: 3,
 };
@@ -33,7 +27,10 @@ export const SERVICE_DEFAULTS = {
 export interface ServiceSettings {
   /** Port the app listens on inside its container. */
   readonly port: number;
-  /** Port the host proxy serves the app on over plain HTTP (apps without domains). Default: `port`. */
+  /**
+   * Port the host proxy serves the app on over plain HTTP (apps without domains). Default: none, and
+   * without domains no route either: other apps on the host reach it on the apps' network only.
+   */
   readonly hostPort?: number;
   /** Host names the proxy serves over HTTPS with automatic certificates; 80 redirects. Default: none. */
   readonly domains?: readonly string[];
@@ -57,6 +54,16 @@ export interface ServiceSettings {
    * and the one the stack pins; older ones are removed with their layers. Default: 3.
    */
   readonly keepImages?: number;
+  /**
+   * Host directories (under /var/lib/hcloud-deploy/volumes/<app>/) mounted into the container, made on
+   * first use and owned by the image's user; never removed by the product. Default: none.
+   */
+  readonly volumes?: readonly VolumeMount[];
+  /**
+   * `overlap` starts the new version next to the old one and switches without dropping a request;
+   * `recreate` stops the old one first (two copies never open the same data). Default: `overlap`.
+   */
+  readonly strategy?: RolloutStrategy;
 }
 
 export interface ServiceArgs {
@@ -75,7 +82,10 @@ export interface ServiceArgs {
  * program rolls an app across its hosts that way).
  */
 export class Service extends pulumi.ComponentResource {
-  /** Where the app answers: `http://[address]:hostPort/`, or `https://<first domain>/`. */
+  /**
+   * Where the app answers: `http://[address]:hostPort/`, `https://<first domain>/`, or for an app without
+   * a route `<app>:<port>`, its address on the apps' network.
+   */
   public readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -85,7 +95,7 @@ export class Service extends pulumi.ComponentResource {
     super("hcloud-deploy:service:Service", name, {}, opts);
     const { delivery, settings } = args;
     const { target } = delivery;
-    const hostPort = settings.hostPort ?? settings.port;
+    const { hostPort } = settings;
     const domains = [...(settings.domains ?? [])];
     const env = settings.env ?? {};
 
@@ -94,7 +104,8 @@ export class Service extends pulumi.ComponentResource {
       hostName: target.hostName,
       image,
       port: settings.port,
-      hostPort,
+      // Left out without one, so a routed app's spec (and script) stays as it was.
+      ...(hostPort !== undefined ? { hostPort } : {}),
       domains,
       memory: settings.memory ?? SERVICE_DEFAULTS.memory,
       cpus: settings.cpus ?? SERVICE_DEFAULTS.cpus,
@@ -103,6 +114,9 @@ export class Service extends pulumi.ComponentResource {
       drainSeconds: settings.drainSeconds ?? SERVICE_DEFAULTS.drainSeconds,
       env,
       keepImages,
+      // Left out when unset, so the spec (and the script) of an app without them stays as it was.
+      ...(settings.volumes?.length ? { volumes: settings.volumes } : {}),
+      ...(settings.strategy === "recreate" ? { strategy: settings.strategy } : {}),
     }));
     // A replaced server starts empty: it needs the container again, so the server is a trigger too.
     const triggers = [delivery.imageRef, spec.apply(settingsHash), target.serverId];
@@ -149,7 +163,9 @@ export class Service extends pulumi.ComponentResource {
     this.url =
       domains.length > 0
         ? pulumi.output(`https://${domains[0]}/`)
-        : pulumi.interpolate`http://[${target.address}]:${hostPort}/`;
+        : hostPort !== undefined
+          ? pulumi.interpolate`http://[${target.address}]:${hostPort}/`
+          : pulumi.output(`${delivery.app}:${settings.port}`);
     this.registerOutputs({ url: this.url });
   }
 }

@@ -1,11 +1,20 @@
 import type { ImageSource } from "../components/appImage";
 import { DELIVERY_MODES } from "../components/delivery";
-import { HealthCheck, RESTART_POLICIES } from "../components/service";
+import { RELEASE_DEFAULTS } from "../components/releaseCommand";
+import {
+  HEALTH_TYPES,
+  HealthCheck,
+  RESTART_POLICIES,
+  ROLLOUT_STRATEGIES,
+  RolloutStrategy,
+} from "../components/service";
+import { VOLUME_SIZE_LIMITS } from "../components/hostVolume";
+import { VOLUME_NAME, VOLUME_PATH, VolumeMount } from "../components/shell/volumes";
 import { APP_NAME, configKey, DIGEST_REF } from "./schema";
 import { LoadBalancerDraft, parseLoadBalancer, resolveLoadBalancers } from "./loadBalancer";
 import { ConfigError, ConfigNode, node, RawConfig, requireUnique } from "./reader";
 import { checkHostPortWithDomains, checkPublicPorts, parseDomains, parseRollout } from "./serving";
-import { AppConfig, DEFAULTS, HostConfig, RegistryConfig, RolloutConfig } from "./types";
+import { AppConfig, DEFAULTS, HostConfig, RegistryConfig, ReleaseConfig, RolloutConfig } from "./types";
 
 /** The apps of stack config: images, delivery, ports, environment, limits and health checks. */
 
@@ -34,6 +43,14 @@ function parseSource(n: ConfigNode, pin: string | undefined): ImageSource {
   return source;
 }
 
+/** A program and its arguments, run in a container (exec form: no shell unless it names one). */
+function parseCommand(n: ConfigNode, example: string): string[] {
+  const command = n.strings();
+  if (command.length === 0 || command[0] === "") n.fail(`must name a program, e.g. ${example}`);
+  if (command.some((word) => /[\r\n]/.test(word))) n.fail("must not contain newlines");
+  return command;
+}
+
 function parseHealth(n: ConfigNode): HealthCheck {
   if (!n.present) {
     return {
@@ -42,15 +59,78 @@ function parseHealth(n: ConfigNode): HealthCheck {
       intervalSeconds: DEFAULTS.healthIntervalSeconds,
     };
   }
-  const health = {
-    path: n
-      .field("path")
-      .matching(/^\/[^\s'"\\`$]*$/, "an absolute URL path without quotes or spaces", DEFAULTS.healthPath),
+  const timing = {
     timeoutSeconds: n.field("timeoutSeconds").integer(1, 3600, DEFAULTS.healthTimeoutSeconds),
     intervalSeconds: n.field("intervalSeconds").integer(1, 60, DEFAULTS.healthIntervalSeconds),
   };
+  const type = n.field("type").oneOf(HEALTH_TYPES, "http");
+  let health: HealthCheck;
+  if (type === "tcp") {
+    health = { type, ...timing };
+  } else if (type === "command") {
+    health = {
+      type,
+      command: parseCommand(n.field("command"), '["pg_isready", "-U", "postgres"]'),
+      ...timing,
+    };
+  } else {
+    // No `type` key: an http check hashes as it did before types existed, so no app redeploys for it.
+    const path = n
+      .field("path")
+      .matching(/^\/[^\s'"\\`$]*$/, "an absolute URL path without quotes or spaces", DEFAULTS.healthPath);
+    health = { path, ...timing };
+  }
   n.done();
   return health;
+}
+
+function parseRelease(n: ConfigNode): ReleaseConfig | undefined {
+  if (!n.present) return undefined;
+  const release = {
+    command: parseCommand(n.field("command"), '["./migrate", "up"]'),
+    timeoutSeconds: n.field("timeoutSeconds").integer(1, 86400, RELEASE_DEFAULTS.timeoutSeconds),
+  };
+  n.done();
+  return release;
+}
+
+function parseVolumes(n: ConfigNode): VolumeMount[] {
+  const items = n.optionalItems();
+  const volumes = items.map((item) => {
+    const pathNode = item.field("path");
+    const volume = {
+      name: item
+        .field("name")
+        .matching(VOLUME_NAME, "a lowercase name of at most 31 characters starting with a letter"),
+      path: pathNode.matching(VOLUME_PATH, "an absolute path inside the container, such as /var/lib/app"),
+    };
+    if (volume.path.split("/").some((part) => part === "." || part === ".."))
+      pathNode.fail("must not contain . or .. segments");
+    const sizeNode = item.field("size");
+    const { min, max } = VOLUME_SIZE_LIMITS;
+    const sized = sizeNode.present ? { size: sizeNode.integer(min, max) } : {};
+    item.done();
+    return { ...volume, ...sized };
+  });
+  requireUnique(volumes, items, (v) => v.name, "volume name");
+  requireUnique(volumes, items, (v) => v.path, "volume path");
+  return volumes;
+}
+
+/** `recreate` by default for apps with volumes; `overlap` on volumes only when the app says it can share them. */
+function parseStrategy(n: ConfigNode, volumes: readonly VolumeMount[]): RolloutStrategy {
+  const strategyNode = n.field("strategy");
+  const strategy = strategyNode.oneOf(ROLLOUT_STRATEGIES, volumes.length > 0 ? "recreate" : "overlap");
+  const writersNode = n.field("allowConcurrentWriters");
+  const concurrentWriters = writersNode.boolean(false);
+  if (writersNode.present && volumes.length === 0) writersNode.fail("only applies to an app with volumes");
+  if (strategy === "overlap" && volumes.length > 0 && !concurrentWriters) {
+    strategyNode.fail(
+      '"overlap" runs the old and the new version on the same volumes during a rollout: leave strategy ' +
+        "out (recreate), or set allowConcurrentWriters: true if the app is safe that way",
+    );
+  }
+  return strategy;
 }
 
 type ParsedApp = Omit<AppConfig, "loadBalancer"> & { readonly draft?: LoadBalancerDraft };
@@ -61,10 +141,11 @@ function parseApp(n: ConfigNode, pins: Record<string, string>, rollout: RolloutC
     .matching(APP_NAME, "a lowercase name of at most 31 characters starting with a letter");
   const port = n.field("port").integer(1, 65535);
   const hostPortNode = n.field("hostPort");
-  const hostPort = hostPortNode.integer(1, 65535, port);
-  if (hostPort === SSH_PORT) hostPortNode.fail(`${SSH_PORT} is reserved for SSH`);
   const domains = parseDomains(n.field("domains"));
   const draft = parseLoadBalancer(n.field("loadBalancer"));
+  // A load balancer needs a port on its targets; any other app is served only where the config says so.
+  const hostPort = hostPortNode.present || draft ? hostPortNode.integer(1, 65535, port) : undefined;
+  if (hostPort === SSH_PORT) hostPortNode.fail(`${SSH_PORT} is reserved for SSH`);
   // Behind a load balancer TLS ends there and the hosts serve plain HTTP on hostPort.
   if (!draft) checkHostPortWithDomains(n, domains);
   const envNode = n.field("env");
@@ -81,6 +162,17 @@ function parseApp(n: ConfigNode, pins: Record<string, string>, rollout: RolloutC
   const hostsNode = n.field("hosts");
   const hosts = hostsNode.strings();
   if (hosts.length === 0) hostsNode.fail("must name at least one host");
+  const volumes = parseVolumes(n.field("volumes"));
+  const sized = volumes.findIndex((v) => v.size !== undefined);
+  if (sized >= 0 && hosts.length > 1) {
+    n.field("volumes")
+      .items()
+      [sized].field("size")
+      .fail(
+        `a Hetzner Volume attaches to one server, and app "${name}" runs on ${hosts.length} hosts: put it on ` +
+          "one host, or leave size out for a directory on each host (each with its own data)",
+      );
+  }
   const app: ParsedApp = {
     name,
     hosts,
@@ -90,12 +182,16 @@ function parseApp(n: ConfigNode, pins: Record<string, string>, rollout: RolloutC
     hostPort,
     domains,
     rollout: parseRollout(n.field("rollout"), rollout),
+    strategy: parseStrategy(n, volumes),
+    volumes,
     env,
     secretEnv,
     memory: n.field("memory").matching(MEMORY, 'a Docker memory size such as "256m"', DEFAULTS.memory),
     cpus: n.field("cpus").number(0.01, 256, DEFAULTS.cpus),
     restart: n.field("restart").oneOf(RESTART_POLICIES, DEFAULTS.restart),
     health: parseHealth(n.field("health")),
+    ...(n.field("release").present ? { release: parseRelease(n.field("release")) } : {}),
+    after: n.field("after").strings([]),
     draft,
   };
   n.done();
@@ -126,6 +222,21 @@ export function parseApps(
       app.hosts.map(() => hostsNode),
       (h) => h,
       "host",
+    );
+  });
+  // Only apps listed before: no cycle can form, and the program creates them first.
+  drafts.forEach((app, i) => {
+    const afterNode = nodes[i].field("after");
+    const earlier = new Set(drafts.slice(0, i).map((a) => a.name));
+    for (const other of app.after) {
+      if (!earlier.has(other))
+        afterNode.fail(`"${other}" is not an app listed before "${app.name}" in ${configKey("apps")}`);
+    }
+    requireUnique(
+      app.after,
+      app.after.map(() => afterNode),
+      (a) => a,
+      "app",
     );
   });
   const balancers = resolveLoadBalancers(

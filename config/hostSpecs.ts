@@ -19,9 +19,18 @@ export interface PreviousDeployment {
   readonly hostSpecs: Readonly<Record<string, HostSpec>>;
   /** Every host that had a server, including those deployed before `hostSpecs` was recorded. */
   readonly serverIds: Readonly<Record<string, string>>;
+  /** GB per Hetzner Volume (`<app>/<volume>`), as last deployed. */
+  readonly volumeSizes: Readonly<Record<string, number>>;
+  /** Per app served on a plain-HTTP host port (no domains), that port, as last deployed. */
+  readonly servedPorts: Readonly<Record<string, number>>;
 }
 
-export const NO_PREVIOUS_DEPLOYMENT: PreviousDeployment = { hostSpecs: {}, serverIds: {} };
+export const NO_PREVIOUS_DEPLOYMENT: PreviousDeployment = {
+  hostSpecs: {},
+  serverIds: {},
+  volumeSizes: {},
+  servedPorts: {},
+};
 
 /**
  * The defaults of every hcloud-deploy release before 2026-12 (cx22 can no longer be ordered since

@@ -25,6 +25,7 @@ function parseRegistry(raw: RawConfig): RegistryConfig {
       .matching(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, "a lowercase registry namespace"),
     username: n.field("username").string(),
     ipv6: n.field("ipv6").boolean(DEFAULTS.registry.ipv6),
+    insecure: n.field("insecure").boolean(DEFAULTS.registry.insecure),
   };
   n.done();
   return registry;
@@ -51,7 +52,7 @@ export function parseConfig(
   stack: string,
   raw: RawConfig,
   secrets: PlainSecrets,
-): Omit<DeployConfig, "secrets" | "catalogAccess"> {
+): Omit<DeployConfig, "secrets" | "catalogAccess" | "registryAccess"> {
   const sshPublicKeyNode = node(raw, "sshPublicKey");
   const sshPublicKey = sshPublicKeyNode.string();
   try {
@@ -90,6 +91,7 @@ export function parseConfig(
     rollout,
     tls: parseTls(raw),
     keepImages: node(raw, "keepImages").integer(1, 100, DEFAULTS.keepImages),
+    deleteData: node(raw, "deleteData").boolean(false),
   };
   checkSecrets(config, secrets);
   const ci = parseCiConfig(stack, raw.ci, { ...secrets.ci, registryPushToken: secrets.registryPushToken });
@@ -112,6 +114,7 @@ const STRING_KEYS: readonly ConfigKeyName[] = [
   "readinessTimeoutSeconds",
   "deliveryParallelism",
   "keepImages",
+  "deleteData",
 ];
 
 function readObject(cfg: pulumi.Config, k: ConfigKeyName): unknown {
@@ -155,6 +158,13 @@ function readConfig(): DeployConfig {
       endpoint:
         new pulumi.Config("hcloud").get("endpoint") ?? process.env.HCLOUD_ENDPOINT ?? DEFAULT_ENDPOINT,
       token: plain.hcloudToken as string,
+    },
+    // The preflight reads prebuilt images' platforms with the read-only token where there is one.
+    registryAccess: {
+      server: config.registry.server,
+      username: config.registry.username,
+      token: plain.registryPullToken || plain.registryPushToken || undefined,
+      insecure: config.registry.insecure,
     },
     secrets: {
       sshPrivateKey: cfg.requireSecret("sshPrivateKey"),

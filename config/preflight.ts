@@ -3,6 +3,7 @@
  * says what Hetzner would refuse in the middle of a `pulumi up`: one line per problem, naming the key,
  * the host, what is wrong and what can be ordered there instead. Pure: the catalog comes in.
  */
+import { catalogArchitectureOf, platformOfServerType } from "../components/platforms";
 import type { Catalog, CatalogServerType, Deprecation } from "./catalog";
 import type { PlannedHost } from "./hostSpecs";
 import { configKey } from "./schema";
@@ -60,7 +61,6 @@ function instead(catalog: Catalog, location: string, now: Date, like?: CatalogSe
 function checkServerType(
   host: PlannedHost,
   type: CatalogServerType | undefined,
-  apps: readonly string[],
   catalog: Catalog,
   now: Date,
   out: PreflightResult,
@@ -87,9 +87,10 @@ function checkServerType(
       `${prefix}: server type ${host.serverType} cannot be ordered in ${host.location} now (${why}); ${instead(catalog, host.location, now, type)}`,
     );
   }
-  if (type.architecture !== "x86" && apps.length > 0) {
+  const platform = platformOfServerType(host.serverType);
+  if (type.architecture !== catalogArchitectureOf(platform)) {
     out.errors.push(
-      `${prefix}: server type ${host.serverType} is ${type.architecture}, and apps are built and delivered for x86 (linux/amd64) only so far: ${apps.join(", ")} could not run there; ${instead(catalog, host.location, now)}`,
+      `${prefix}: server type ${host.serverType} is ${type.architecture} in Hetzner's catalog, but hcloud-deploy takes it for ${platform} (cax… is arm, the rest x86) and would deliver images the host cannot run; please report this`,
     );
   }
 }
@@ -112,13 +113,7 @@ function checkImage(
   );
 }
 
-/** `appsByHost`: the apps each host runs, by host name (a host without apps may be of any architecture). */
-export function preflight(
-  hosts: readonly PlannedHost[],
-  catalog: Catalog,
-  now: Date,
-  appsByHost: Readonly<Record<string, readonly string[]>> = {},
-): PreflightResult {
+export function preflight(hosts: readonly PlannedHost[], catalog: Catalog, now: Date): PreflightResult {
   const out: PreflightResult = { errors: [], warnings: [] };
   for (const host of hosts) {
     if (!catalog.locations.some((l) => l.name === host.location)) {
@@ -128,7 +123,7 @@ export function preflight(
       continue;
     }
     const type = catalog.serverTypes.find((t) => t.name === host.serverType);
-    checkServerType(host, type, appsByHost[host.name] ?? [], catalog, now, out);
+    checkServerType(host, type, catalog, now, out);
     checkImage(host, type, catalog, out);
   }
   return out;

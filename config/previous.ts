@@ -17,5 +17,22 @@ export async function readPreviousDeployment(): Promise<PreviousDeployment> {
   const result = (await pulumi.runtime.invoke(READ_STACK_OUTPUTS, { name })) as { outputs?: unknown };
   const outputs = asRecord<unknown>(result?.outputs);
   if (outputs.hostSpecs === undefined && outputs.serverIds === undefined) return NO_PREVIOUS_DEPLOYMENT;
-  return { hostSpecs: asRecord<HostSpec>(outputs.hostSpecs), serverIds: asRecord<string>(outputs.serverIds) };
+  return {
+    hostSpecs: asRecord<HostSpec>(outputs.hostSpecs),
+    serverIds: asRecord<string>(outputs.serverIds),
+    volumeSizes: asRecord<number>(outputs.volumeSizes),
+    servedPorts: servedPortsOf(outputs.hostApps),
+  };
+}
+
+/** From `hostApps` (per host, per app): each app's plain-HTTP host port, where it had one. */
+export function servedPortsOf(hostApps: unknown): Record<string, number> {
+  const served: Record<string, number> = {};
+  for (const apps of Object.values(asRecord<unknown>(hostApps))) {
+    for (const [app, v] of Object.entries(asRecord<{ hostPort?: unknown; domains?: unknown }>(apps))) {
+      const noDomains = !Array.isArray(v?.domains) || v.domains.length === 0;
+      if (typeof v?.hostPort === "number" && noDomains) served[app] = v.hostPort;
+    }
+  }
+  return served;
 }

@@ -21,6 +21,7 @@ export const CONFIG_KEYS = [
   "rollout",
   "tls",
   "keepImages",
+  "deleteData",
   "registryPushToken",
   "registryPullToken",
   "appSecrets",
@@ -43,6 +44,6 @@ export const DIGEST_REF = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{
 
 /** Defaults of config values no component has an opinion on. */
 export const CONFIG_DEFAULTS = {
-  registry: { server: "ghcr.io", ipv6: false },
+  registry: { server: "ghcr.io", ipv6: false, insecure: false },
   dockerfile: "Dockerfile",
 };

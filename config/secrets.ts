@@ -26,7 +26,7 @@ function requireSecret(value: string | undefined, name: ConfigKeyName, why: stri
 
 /** Every secret the validated config needs is set, and the deployer's key pair matches. */
 export function checkSecrets(
-  config: Omit<DeployConfig, "secrets" | "ci" | "catalogAccess">,
+  config: Omit<DeployConfig, "secrets" | "ci" | "catalogAccess" | "registryAccess">,
   secrets: PlainSecrets,
 ): void {
   if (!secrets.hcloudToken) {

@@ -41,11 +41,31 @@ export function parseDomains(n: ConfigNode): string[] {
 }
 
 /**
- * The ports the proxy listens on for an app: 80 and 443 with domains, else its hostPort. Behind a load
- * balancer, TLS ends there and the hosts serve plain HTTP on hostPort whatever the domains.
+ * The ports the proxy listens on for an app: 80 and 443 with domains, else its hostPort, else none. Behind
+ * a load balancer, TLS ends there and the hosts serve plain HTTP on hostPort whatever the domains.
  */
 export function publicPorts(app: Pick<AppConfig, "domains" | "hostPort" | "loadBalancer">): number[] {
-  return hostDomains(app).length > 0 ? HTTPS_PORTS : [app.hostPort];
+  if (hostDomains(app).length > 0) return HTTPS_PORTS;
+  return app.hostPort === undefined ? [] : [app.hostPort];
+}
+
+/**
+ * Apps the last deployment served on a port that now get no route (neither hostPort nor domains: the
+ * default changed in 2026-12), one warning each: the preview shows it before anyone loses the route.
+ */
+export function droppedRoutes(
+  apps: readonly Pick<AppConfig, "name" | "domains" | "hostPort" | "loadBalancer">[],
+  servedPorts: Readonly<Record<string, number>>,
+): string[] {
+  return apps.flatMap((app) => {
+    const before = servedPorts[app.name];
+    if (before === undefined || publicPorts(app).length > 0) return [];
+    return [
+      `app "${app.name}" was served on port ${before} by the last deployment and now gets no proxy route ` +
+        `and no firewall port (an app without hostPort or domains is reached only on the apps' network): ` +
+        `set hostPort: ${before} to keep serving it`,
+    ];
+  });
 }
 
 /** The domains the host proxy itself serves over HTTPS: none behind a load balancer. */

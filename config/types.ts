@@ -5,10 +5,12 @@ import type { ProxyTls } from "../components/shell/caddy";
 import type { DeliveryMode } from "../components/delivery";
 import { HOST_DEFAULTS, HostReplacementPolicy } from "../components/hetznerHost";
 import { LOAD_BALANCER_DEFAULTS } from "../components/loadBalancer";
-import { HealthCheck, RestartPolicy, SERVICE_DEFAULTS } from "../components/service";
+import { HealthCheck, RestartPolicy, RolloutStrategy, SERVICE_DEFAULTS } from "../components/service";
+import type { VolumeMount } from "../components/shell/volumes";
 import { DEFAULT_PARALLELISM } from "../components/shell/tarball";
 import type { CatalogAccess } from "./catalog";
 import type { CiConfig } from "./ci";
+import type { RegistryAccess } from "./registryImage";
 import { CONFIG_DEFAULTS } from "./schema";
 /** Hetzner Cloud locations (the API's `location.name`). */
 export const LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] as const;
@@ -67,8 +69,12 @@ export interface AppConfig {
   readonly source: ImageSource;
   readonly delivery: DeliveryMode;
   readonly port: number;
-  /** Port the host proxy serves the app on (plain HTTP); unused with domains unless behind a load balancer. */
-  readonly hostPort: number;
+  /**
+   * Port the host proxy serves the app on (plain HTTP); unused with domains unless behind a load
+   * balancer (which defaults it to `port`). Undefined without domains: no proxy route and no firewall
+   * port; other apps on the host reach it on the apps' network as `<name>:<port>`.
+   */
+  readonly hostPort: number | undefined;
   /**
    * DNS names the app is served under over HTTPS (80 redirects): by the host proxy, or, with a load
    * balancer, by the load balancer (a Hetzner managed certificate) while the hosts serve it plain HTTP on
@@ -76,14 +82,32 @@ export interface AppConfig {
    */
   readonly domains: readonly string[];
   readonly rollout: RolloutConfig;
+  /** `recreate` (the default with volumes) stops the old version before the new one starts. */
+  readonly strategy: RolloutStrategy;
+  /** Host directories mounted into the app's containers; empty: none. */
+  readonly volumes: readonly VolumeMount[];
   readonly env: Readonly<Record<string, string>>;
   readonly secretEnv: readonly string[];
   readonly memory: string;
   readonly cpus: number;
   readonly restart: RestartPolicy;
   readonly health: HealthCheck;
+  /** Runs once per new image or settings change before any host rolls (a migration); default none. */
+  readonly release?: ReleaseConfig;
+  /**
+   * Apps listed before this one whose rollouts (on all their hosts) come first: its release command and
+   * rollouts start after them, as a migration needs its database. Default none.
+   */
+  readonly after: readonly string[];
   /** One hcloud Load Balancer in front of the app's hosts; undefined: clients reach each host directly. */
   readonly loadBalancer?: LoadBalancerConfig;
+}
+
+export interface ReleaseConfig {
+  /** Program and arguments, run as written in a one-off container (the program replaces the entrypoint). */
+  readonly command: readonly string[];
+  /** How long it may run, in seconds. */
+  readonly timeoutSeconds: number;
 }
 
 export interface LoadBalancerConfig {
@@ -98,6 +122,8 @@ export interface LoadBalancerConfig {
 export interface RegistryConfig extends Registry {
   /** Whether the registry answers over IPv6; ghcr.io does not. */
   readonly ipv6: boolean;
+  /** Plain HTTP instead of HTTPS: only for a registry on a network of your own (the local stack's). */
+  readonly insecure: boolean;
 }
 
 /** Everything the program needs from stack config, validated. Secrets stay Outputs. */
@@ -117,12 +143,19 @@ export interface DeployConfig {
   readonly tls: ProxyTls;
   /** Releases of each app every host keeps after a rollout, besides the images containers use. */
   readonly keepImages: number;
+  /**
+   * Whether a Hetzner Volume that leaves the config (or the stack, `pulumi destroy`) is deleted with its
+   * data; false: it is kept, detached. Takes effect from the `pulumi up` after it is set.
+   */
+  readonly deleteData: boolean;
   /** Hosts one app's delivery works on at once, and the longest relay chain between them. */
   readonly deliveryParallelism: number;
   /** The opt-in GitHub setup; `{ enabled: false }` unless hcloud-deploy:ci turns it on. */
   readonly ci: CiConfig;
   /** The API the provider talks to (`hcloud:endpoint`) and its token, for the preflight's catalog. */
   readonly catalogAccess: CatalogAccess;
+  /** The stack's registry and its read-only token, for the preflight's look at prebuilt images. */
+  readonly registryAccess: RegistryAccess;
   readonly secrets: {
     readonly sshPrivateKey: pulumi.Output<string>;
     readonly registryPushToken?: pulumi.Output<string>;

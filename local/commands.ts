@@ -14,6 +14,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { delay } from "./exec";
 import { LocalEnvInfo } from "./environment";
+import { ensureHostRootfs, HOST_RELEASES } from "./hostRootfs";
 import {
   buildLocalImage,
   localApps,
@@ -114,6 +115,9 @@ export async function up(argv: readonly string[] = []): Promise<void> {
   if (unknown.length > 0)
     throw new Error(`unknown option ${unknown[0]} (usage: local:up [-- --roll-forward])`);
   ensurePulumi();
+  // Servers boot debian-12 or debian-13 root file systems: a first run builds both here, showing each
+  // step, rather than inside the environment while a server create waits; later runs reuse them.
+  await Promise.all(HOST_RELEASES.map((release) => ensureHostRootfs(release, say)));
   const info = await startEnv();
   const opts = { cwd: ROOT, env: pulumiEnv(ROOT, info) };
   await mkdir(path.join(STATE_DIR, "state"), { recursive: true });
@@ -135,7 +139,7 @@ export async function up(argv: readonly string[] = []): Promise<void> {
   }
   const refs: Record<string, string> = {};
   for (const app of apps.filter((a) => plan.build.includes(a.name))) {
-    say(`building ${app.name} from ${app.context}/www`);
+    say(`building ${app.name} from ${app.context}`);
     refs[app.name] = await buildLocalImage(ROOT, app, info);
   }
   await pinImages(STACK, refs, opts);
@@ -165,6 +169,10 @@ async function printEndpoints(opts: { cwd: string; env: NodeJS.ProcessEnv }): Pr
   const tries: string[] = [];
   for (const [app, list] of Object.entries(endpoints)) {
     for (const { host, url, address } of list) {
+      if (!url.includes("://")) {
+        process.stdout.write(`  ${app}  ${url} on the apps' network of ${host} (no route)\n`);
+        continue;
+      }
       if (!url.startsWith("https://")) {
         process.stdout.write(`  ${app}  ${url}\n`);
         tries.push(`curl -g ${url}`);

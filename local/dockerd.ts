@@ -3,7 +3,7 @@ import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Daemon, claimOwnership, liveOwnerOf, once, readTail, startDaemon, waitUntil } from "./exec";
 
-/** Harness state lives here, not under /tmp or /run: simulated hosts mount tmpfs over those. */
+/** Harness state lives here, on disk: the hosts' disks and engines' data (/tmp or /run may be tmpfs). */
 export const HARNESS_STATE_ROOT = "/var/lib/hcloud-deploy-harness";
 
 export interface DockerEngine {

@@ -84,6 +84,8 @@ export async function startLocalEnv(opts: LocalEnvOptions): Promise<LocalEnv> {
     const hosts = new SimHostBackend(startSimHost, {
       insecureRegistries: [registry.host],
       hostNamePrefix: opts.hostNamePrefix,
+      // Beside hcloud.json, whose volumes they are.
+      volumesDir: path.join(opts.dir, "volumes"),
     });
     const loadBalancers = new SimLbBackend({
       startNetwork: startSimNetwork,

@@ -2,6 +2,7 @@
  * The network side of simulated hosts (see the addressing plan in simhost.ts): each host's veth and
  * routes, and the machine-wide pieces every host and registry shares.
  */
+import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { HARNESS_STATE_ROOT } from "./dockerd";
@@ -17,6 +18,16 @@ export const HARNESS_REGISTRY_HOSTNAME = "registry.hcd.test";
 const PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
+ * The MAC address of the namespace's eth0: locally administered, unicast, from its name. A VM's NIC keeps
+ * its MAC across a reboot, so the neighbours' caches (the root namespace's, other hosts') stay right; a
+ * new random one each boot left them sending to the old MAC until their entries went stale (~45 s).
+ */
+export function linkAddressOf(netns: string): string {
+  const bytes = createHash("sha256").update(netns).digest().subarray(0, 5);
+  return ["02", ...[...bytes].map((b) => b.toString(16).padStart(2, "0"))].join(":");
+}
+
+/**
  * A network namespace joined by a veth pair to the harness bridge in the root namespace. Every host is on
  * that one link, so hosts reach each other directly (a delivery's relays), and the root namespace reaches
  * them through the bridge's on-link route for the whole harness prefix; it forwards nothing itself.
@@ -29,7 +40,10 @@ export async function plumbNetwork(netns: string, address: string, prefixLength:
     `--net=/run/netns/${netns}`,
     ...["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"],
   ]);
-  await run("ip", ["link", "add", netns, "type", "veth", "peer", "name", "eth0", "netns", netns]);
+  await run("ip", [
+    ...["link", "add", netns, "type", "veth", "peer", "name", "eth0"],
+    ...["address", linkAddressOf(netns), "netns", netns],
+  ]);
   await run("ip", ["link", "set", netns, "master", HARNESS_BRIDGE]);
   await run("ip", ["link", "set", netns, "up"]);
   await inHost("link", "set", "lo", "up");
@@ -65,13 +79,14 @@ export async function shapeLink(
   ]);
 }
 
-// The service address, its /etc/hosts line and the unreachable route are shared by all hosts and
+// The service address, the machine's /etc/hosts line and the unreachable route are shared by all hosts and
 // registries, also those of other test processes on this machine. Each process registers while it
 // uses them and the last live one removes them; flock serialises that between processes, and a
 // promise chain within this one.
 const NETWORK_USERS_DIR = path.join(HARNESS_STATE_ROOT, "network-users");
 const NETWORK_LOCK = path.join(HARNESS_STATE_ROOT, "network.lock");
-const ETC_HOSTS_LINE = `${HARNESS_SERVICE_ADDRESS} ${HARNESS_REGISTRY_HOSTNAME} # hcloud-deploy-harness`;
+/** The /etc/hosts line naming the registry: the machine's while the harness runs, and each host's own. */
+export const HARNESS_HOSTS_ENTRY = `${HARNESS_SERVICE_ADDRESS} ${HARNESS_REGISTRY_HOSTNAME} # hcloud-deploy-harness`;
 
 const SET_UP_NETWORK = `
 set -eu
@@ -134,7 +149,7 @@ async function runNetworkScript(script: string): Promise<void> {
       ADDRESS: HARNESS_SERVICE_ADDRESS,
       PREFIX: HARNESS_PREFIX,
       BRIDGE: HARNESS_BRIDGE,
-      HOSTS_LINE: ETC_HOSTS_LINE,
+      HOSTS_LINE: HARNESS_HOSTS_ENTRY,
     },
   });
 }

@@ -1,13 +1,14 @@
 /**
- * Booting a simulated host (see simhost.ts): its network plumbed, its init started in fresh PID, mount
- * and UTS namespaces, and the wait until sshd and dockerd answer. A reboot runs the same boot again.
+ * Booting a simulated host (see simhost.ts): its network plumbed, its root made and its init started in
+ * fresh PID, mount and UTS namespaces (simhostRoot.sh), and the wait until sshd and dockerd answer. A
+ * reboot runs the same boot again.
  */
 import { connect } from "node:net";
 import path from "node:path";
 import { dockerEngineAnswers } from "./dockerd";
 import { Daemon, childPids, readTail, run, startDaemon, waitUntil } from "./exec";
 import { plumbNetwork } from "./hostNetwork";
-import { INIT_SCRIPT_NAME } from "./simhostFiles";
+import { hostStateLayout, ROOT_SCRIPT_NAME } from "./simhostFiles";
 
 const HOST_START_TIMEOUT_MS = 60_000;
 const LOG_TAIL_CHARS = 3000;
@@ -25,15 +26,23 @@ export interface Booted {
   readonly initPid: number;
 }
 
-/** Plumbs the host's network and runs its init until sshd and dockerd answer. */
-export async function boot(spec: BootingHost, prefixLength: number, stateDir: string): Promise<Booted> {
+/**
+ * Plumbs the host's network and boots it on `lower` (its release's root file system) until sshd and
+ * dockerd answer.
+ */
+export async function boot(
+  spec: BootingHost,
+  prefixLength: number,
+  stateDir: string,
+  lower: string,
+): Promise<Booted> {
   const netns = `hcd-${spec.name}`;
   await plumbNetwork(netns, spec.address, prefixLength);
   const namespaces = ["--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--kill-child"];
-  const initCommand = ["tini", "--", "/bin/bash", path.join(stateDir, INIT_SCRIPT_NAME), spec.name, stateDir];
+  const rootCommand = ["/bin/bash", path.join(stateDir, ROOT_SCRIPT_NAME), spec.name, stateDir, lower];
   const joinNetns = ["nsenter", `--net=/run/netns/${netns}`, "--"];
   const init = startDaemon(
-    [...joinNetns, "unshare", ...namespaces, "--mount-proc", "--", ...initCommand],
+    [...joinNetns, "unshare", ...namespaces, "--", ...rootCommand],
     path.join(stateDir, "boot.log"),
   );
   try {
@@ -55,15 +64,18 @@ export async function unplumb(netns: string): Promise<void> {
 }
 
 async function waitForHost(spec: BootingHost, stateDir: string, init: Daemon): Promise<void> {
+  const { harness } = hostStateLayout(stateDir);
+  const logFiles = [
+    path.join(stateDir, "boot.log"),
+    ...["init.log", "containerd.log", "docker.log", "ssh.log"].map((log) => path.join(harness, log)),
+  ];
   const logs = async () =>
     (
       await Promise.all(
-        ["boot.log", "init.log", "containerd.log", "docker.log", "ssh.log"].map(
-          async (log) => `--- ${log}:\n${await readTail(path.join(stateDir, log), LOG_TAIL_CHARS)}`,
-        ),
+        logFiles.map(async (log) => `--- ${path.basename(log)}:\n${await readTail(log, LOG_TAIL_CHARS)}`),
       )
     ).join("\n");
-  const dockerSocket = path.join(stateDir, "docker.sock");
+  const dockerSocket = path.join(harness, "docker.sock");
   let sshReady = false;
   let dockerReady = false;
   await waitUntil(

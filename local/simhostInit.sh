@@ -1,35 +1,16 @@
 #!/bin/bash
-# The boot of a simulated host: runs under tini (PID 1) in the host's fresh PID, mount and UTS namespaces,
-# inside its network namespace. $1 is the host name, $2 its state directory. It stands in for what a VM
-# has from its disk and from systemd:
-# - /run, /tmp and /root are tmpfs: a reboot (this script starting again) loses them;
-# - the PERSISTENT directories live in $2/disk and survive a reboot, like a VM's disk;
-# - units are supervised the way their systemd units say: containerd, docker and ssh always, caddy once
-#   enabled (systemctl enable). A unit that dies is started again; `systemctl` (a shim on PATH, see
-#   simhostSystemctl.sh) starts, stops, restarts, reloads and enables them.
+# The init of a simulated host: runs under tini (PID 1) in the host's own root, which simhostRoot.sh made
+# and moved into; $1 is the host name. Its files from the harness are in /run/harness (the host's state
+# directory on the machine). It stands in for what systemd does on a VM: units are supervised the way their
+# systemd units say: containerd, docker and ssh always, caddy once enabled (systemctl enable). A unit that
+# dies is started again; `systemctl` (a shim ahead of the release's own on PATH, see simhostSystemctl.sh)
+# starts, stops, restarts, reloads and enables them.
 # Differences from systemd (documented in docs/local-stack.md): no socket activation, no sd_notify (`systemctl
 # start` returns once the process runs, so callers wait for readiness themselves, as the product's scripts
 # do), no PrivateTmp/ProtectSystem sandboxing of caddy.
 set -eu
-host=$1 state=$2
-hostname "$host"
-mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
-mount -t tmpfs -o mode=0700 tmpfs /root
-mapfile -t persistent <"$state/persistent"
-docker_disk_mib=$(cat "$state/docker-disk-mib")
-for dir in "${persistent[@]}"; do
-  # The mount point on the machine stays empty; the host sees its own disk there.
-  mkdir -p "$dir"
-  if [ "$dir" = /var/lib/docker ] && [ -n "$docker_disk_mib" ]; then
-    # A small disk for Docker (disk-full tests); being a tmpfs, it does not survive a reboot.
-    mount -t tmpfs -o "size=${docker_disk_mib}m,mode=0710" tmpfs "$dir"
-  else
-    mount --bind "$state/disk$dir" "$dir"
-  fi
-done
-# The host's own resolver configuration (its dns64Servers, or none), not the machine's.
-mount --bind "$state/resolv.conf" /etc/resolv.conf
+host=$1 state=/run/harness
+# The shim lives on a tmpfs, so the host's disk keeps the release's /usr/local/sbin as it was.
 mount -t tmpfs -o mode=0755 tmpfs /usr/local/sbin
 install -m 0755 "$state/systemctl" /usr/local/sbin/systemctl
 mkdir -m 0755 /run/sshd
@@ -112,7 +93,11 @@ run_unit() {
 mkdir -p /run/simhost
 for unit in containerd docker ssh caddy; do mkdir -p "/run/simhost/$unit"; done
 [ -e /etc/systemd/system/multi-user.target.wants/caddy.service ] || touch /run/simhost/caddy/stopped
-say "boot"
+say "boot: $host"
+# What local-fs.target does before any unit: the fstab's file systems (the apps' Hetzner Volumes among
+# them, whose devices the harness linked in before this init); one that cannot be mounted is skipped, as
+# nofail makes systemd do.
+mount -a 2>>"$state/init.log" || say "boot: mount -a could not mount everything in /etc/fstab"
 for unit in containerd docker ssh caddy; do run_unit "$unit" & done
 # Only an essential unit that hit its start limit ends the host: a test gets the logs at once.
 wait -n || true

@@ -9,7 +9,8 @@ import path from "node:path";
 import { parse } from "yaml";
 import { configKey } from "../config/schema";
 import { run } from "./exec";
-import { buildHttpImage, EngineAddress, pushImage } from "./images";
+import { buildPostgresClientImage, buildPostgresImage } from "./debianImages";
+import { buildHttpImage, EngineAddress, pushImage, TestImage } from "./images";
 import { LocalEnvInfo } from "./environment";
 
 /** The local stack's passphrase; documented in Pulumi.local.yaml, it protects nothing real. */
@@ -50,17 +51,31 @@ export function localApps(stackFile: string): LocalApp[] {
 }
 
 /**
- * Builds an app's image the way this machine can offline: FROM scratch with busybox httpd serving the
- * app's www/ directory on its port (the real Dockerfiles need base images from a registry). Pushes it
- * and returns the digest reference.
+ * How each example app's Dockerfile is stood in for offline (its base image comes from a registry this
+ * machine cannot reach): the database and the api from Debian's packages, anything else FROM scratch with
+ * busybox httpd serving the context's www/ directory on the app's port.
  */
+const OFFLINE_BUILDS: Record<
+  string,
+  (engine: EngineAddress, app: LocalApp, context: string) => Promise<TestImage>
+> = {
+  "apps/db": (engine, app) => buildPostgresImage(engine, `local/${app.name}:build`, `local ${app.name}`),
+  "apps/api": (engine, app, context) =>
+    buildPostgresClientImage(engine, { tag: `local/${app.name}:build`, context, port: app.port }),
+};
+
+/** Builds an app's image the way this machine can offline, pushes it and returns the digest reference. */
 export async function buildLocalImage(projectDir: string, app: LocalApp, env: LocalEnvInfo): Promise<string> {
   const engine: EngineAddress = { dockerHost: env.dockerHost };
-  const image = await buildHttpImage(engine, {
-    tag: `local/${app.name}:build`,
-    siteDir: path.join(projectDir, app.context, "www"),
-    port: app.port,
-  });
+  const context = path.join(projectDir, app.context);
+  const offline = OFFLINE_BUILDS[app.context];
+  const image = offline
+    ? await offline(engine, app, context)
+    : await buildHttpImage(engine, {
+        tag: `local/${app.name}:build`,
+        siteDir: path.join(context, "www"),
+        port: app.port,
+      });
   const pushed = await pushImage(engine, image, env.registry, `local/${app.name}`, "latest");
   const digest = await run("docker", ["image", "inspect", "--format", "{{index .RepoDigests 0}}", pushed], {
     env: { ...process.env, DOCKER_HOST: env.dockerHost },

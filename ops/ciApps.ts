@@ -17,6 +17,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { Platform, platformOfServerType, platformsOf } from "../components/platforms";
 import { ConfigNode } from "../config/reader";
 import { CONFIG_DEFAULTS, configKey } from "../config/schema";
 
@@ -31,6 +32,8 @@ export interface BuiltApp {
   readonly context: string;
   /** Dockerfile path relative to the project root (the context joined with `build.dockerfile`). */
   readonly dockerfile: string;
+  /** What `docker buildx build --platform` gets: the platforms of the app's hosts, e.g. `linux/amd64,linux/arm64`. */
+  readonly platforms: string;
 }
 
 export interface StackApps {
@@ -46,7 +49,7 @@ export class CiAppsError extends Error {}
 
 /** The apps a stack builds, from the `config:` map of its stack file. Pure. */
 export function parseStackApps(config: Record<string, unknown>): BuiltApp[] {
-  const read = (name: "registry" | "apps" | "imagePins") =>
+  const read = (name: "registry" | "apps" | "imagePins" | "hosts") =>
     new ConfigNode(configKey(name), config[configKey(name)] as never);
   const registryNode = read("registry");
   const appsNode = read("apps");
@@ -61,6 +64,12 @@ export function parseStackApps(config: Record<string, unknown>): BuiltApp[] {
     .field("namespace")
     .matching(LOWERCASE_NAME, "a lowercase registry namespace");
   const username = registryNode.field("username").string();
+  // A host without a serverType gets a default type, and every default is x86.
+  const serverTypes = new Map(
+    read("hosts")
+      .optionalItems()
+      .map((h) => [h.field("name").string(), h.field("serverType").string("")]),
+  );
   return unpinned.map((n) => {
     const app = n.field("name").matching(LOWERCASE_NAME, "a lowercase app name");
     const build = n.field("build");
@@ -72,8 +81,15 @@ export function parseStackApps(config: Record<string, unknown>): BuiltApp[] {
       username,
       context,
       dockerfile: path.posix.join(context, build.field("dockerfile").string(CONFIG_DEFAULTS.dockerfile)),
+      platforms: platformsOfHosts(n.field("hosts").strings([]), serverTypes),
     };
   });
+}
+
+/** The platforms the named hosts run; linux/amd64 for an app that names none (the config check says so). */
+function platformsOfHosts(hosts: readonly string[], serverTypes: ReadonlyMap<string, string>): string {
+  const platforms = platformsOf(hosts.map((h) => platformOfServerType(serverTypes.get(h) ?? "")));
+  return (platforms.length > 0 ? platforms : ["linux/amd64"]).join(",");
 }
 
 export function readStack(root: string, stack: string): StackApps {
@@ -101,6 +117,13 @@ export function buildMatrix(stacks: readonly StackApps[]): { include: BuiltApp[]
       const seen = byImage.get(app.image);
       if (!seen) {
         byImage.set(app.image, { app, stack });
+      } else if (seen.app.context === app.context && seen.app.dockerfile === app.dockerfile) {
+        // One build serves every stack's hosts: the union of their platforms.
+        const platforms = platformsOf([
+          ...seen.app.platforms.split(","),
+          ...app.platforms.split(","),
+        ] as Platform[]);
+        byImage.set(app.image, { ...seen, app: { ...seen.app, platforms: platforms.join(",") } });
       } else if (seen.app.context !== app.context || seen.app.dockerfile !== app.dockerfile) {
         throw new CiAppsError(
           `${app.image} is built from ${seen.app.dockerfile} by stack ${seen.stack} but from ` +

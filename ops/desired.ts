@@ -11,19 +11,24 @@ export interface DesiredApp {
   readonly image: string;
   /** `sha256:<hex>` of `image`. */
   readonly digest: string;
-  readonly hostPort: number;
+  /** Undefined with domains or, without them, for an app with no route (the apps' network only). */
+  readonly hostPort: number | undefined;
   /** Names the host proxy serves the app under over HTTPS; empty: plain HTTP on hostPort. */
   readonly domains: readonly string[];
   readonly healthPath: string;
   /** URNs of the Service and the Delivery that put the app on this host. */
   readonly service: string;
   readonly delivery: string;
+  /** The app's volumes; `size` (GB) for a Hetzner Volume, which must be mounted. Stacks from before: none. */
+  readonly volumes: readonly { readonly name: string; readonly size?: number }[];
 }
 
 export interface DesiredHost {
   readonly name: string;
   readonly address: string;
   readonly hostKey: string;
+  /** The platform the stack delivers for (`linux/arm64` on cax types); stacks from before ARM hosts: amd64. */
+  readonly platform: string;
   readonly apps: readonly DesiredApp[];
 }
 
@@ -33,7 +38,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** The hosts and apps a stack wants, from `pulumi stack output --json`; one-line errors. */
 export function desiredHosts(stack: string, outputs: Record<string, unknown>): DesiredHost[] {
-  const { hostAddresses, hostKeys, hostApps } = outputs;
+  const { hostAddresses, hostKeys, hostApps, hostPlatforms } = outputs;
   if (!isObject(hostAddresses) || !isObject(hostKeys) || !isObject(hostApps)) {
     throw new OpsError(
       `stack ${stack} has no hostKeys/hostApps outputs: deploy it once with this version (pulumi up)`,
@@ -51,6 +56,7 @@ export function desiredHosts(stack: string, outputs: Record<string, unknown>): D
         name,
         address,
         hostKey,
+        platform: isObject(hostPlatforms) ? String(hostPlatforms[name] ?? "linux/amd64") : "linux/amd64",
         apps: Object.entries(apps)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([app, v]) => desiredApp(stack, name, app, v)),
@@ -68,11 +74,17 @@ function desiredApp(stack: string, host: string, app: string, v: unknown): Desir
     app,
     image,
     digest,
-    hostPort: Number(v.hostPort),
+    hostPort: v.hostPort === undefined ? undefined : Number(v.hostPort),
     domains: Array.isArray(v.domains) ? v.domains.map(String) : [],
     healthPath: String(v.healthPath),
     service: String(v.service),
     delivery: String(v.delivery),
+    volumes: Array.isArray(v.volumes)
+      ? v.volumes.filter(isObject).map((vol) => ({
+          name: String(vol.name),
+          ...(typeof vol.size === "number" ? { size: vol.size } : {}),
+        }))
+      : [],
   };
 }
 
@@ -106,8 +118,20 @@ export interface HostReport {
     readonly availableKiB: number;
     readonly images: string;
   };
+  /** The volumes the report was asked about (reports from before volumes: none). */
+  readonly volumes?: readonly VolumeReport[];
   /** The proxy's HTTP servers (Caddy's `apps.http.servers`), or null without a proxy. */
   readonly proxy: unknown;
+}
+
+export interface VolumeReport {
+  readonly app: string;
+  readonly name: string;
+  readonly exists: boolean;
+  /** A file system is mounted on its directory (a Hetzner Volume's disk). */
+  readonly mounted: boolean;
+  readonly totalKiB: number;
+  readonly availableKiB: number;
 }
 
 export function parseHostReport(host: string, text: string): HostReport {

@@ -4,7 +4,7 @@
  * another image, a failing health check, the wanted image gone from the host, a container of ours the
  * stack does not know.
  */
-import { ContainerReport, DesiredApp, DesiredHost, digestOfTag, HostReport } from "./desired";
+import { ContainerReport, DesiredApp, DesiredHost, digestOfTag, HostReport, VolumeReport } from "./desired";
 import { routeOf } from "./proxyRoutes";
 
 export interface AppStatus {
@@ -20,6 +20,8 @@ export interface AppStatus {
   readonly problems: readonly string[];
   /** The host lacks the wanted image: a repair must deliver it again too. */
   readonly imageMissing: boolean;
+  /** One line per volume of the app: kind, whether mounted, size and free space. */
+  readonly volumes: readonly string[];
 }
 
 export interface HostStatus {
@@ -79,12 +81,38 @@ function runningDigest(report: HostReport, app: string, c: ContainerReport | und
   return tags.find((d) => d !== undefined) ?? digestOfTag(app, c.image);
 }
 
+/** What status says of one volume, and its drift: a Hetzner Volume not mounted, a full disk. */
+function volumeStatus(
+  want: DesiredApp["volumes"][number],
+  found: VolumeReport | undefined,
+): [string, string[]] {
+  const kind = want.size === undefined ? "directory" : `Hetzner Volume, ${want.size} GB`;
+  if (!found || !found.exists)
+    return [`volume ${want.name} (${kind}): missing`, [`volume ${want.name} is missing`]];
+  const space = `${gib(found.totalKiB - found.availableKiB)} of ${gib(found.totalKiB)} used`;
+  const problems = [
+    ...(want.size !== undefined && !found.mounted
+      ? [`volume ${want.name} (a Hetzner Volume) is not mounted`]
+      : []),
+    ...(found.availableKiB === 0 ? [`volume ${want.name} is full`] : []),
+  ];
+  const mounted = want.size === undefined ? "" : found.mounted ? ", mounted" : ", NOT MOUNTED";
+  return [`volume ${want.name} (${kind}${mounted}): ${space}`, problems];
+}
+
 function appStatus(host: DesiredHost, report: HostReport, want: DesiredApp): AppStatus {
   const c = servingContainer(report.containers.filter((k) => k.app === want.app));
   const running = runningDigest(report, want.app, c);
   const [health, healthy] = healthOf(report, want.app, c);
   const imageMissing = !report.images.some((i) => digestOfTag(want.app, i.tag) === want.digest);
-  const route = routeOf(want.app, report.proxy) ?? publishedRoute(c);
+  const routed = want.domains.length > 0 || want.hostPort !== undefined;
+  // An app without a route that still has one (a hostPort removed, not deployed yet) shows it.
+  const proxied = routeOf(want.app, report.proxy);
+  const route = routed
+    ? (proxied ?? publishedRoute(c))
+    : proxied && proxied !== "no route"
+      ? proxied
+      : "none (apps' network)";
   const problems = [
     ...(!c ? ["no container"] : c.state !== "running" ? [`container ${stateOf(c)}`] : []),
     ...(c && running !== want.digest
@@ -92,8 +120,15 @@ function appStatus(host: DesiredHost, report: HostReport, want: DesiredApp): App
       : []),
     ...(c?.state === "running" && !healthy ? [`health check ${health}`] : []),
     ...(imageMissing ? [`image ${short(want.digest)} is not on the host`] : []),
-    ...(route === "no route" ? ["the proxy has no route for it"] : []),
+    ...(routed && route === "no route" ? ["the proxy has no route for it"] : []),
   ];
+  const volumes = want.volumes.map((v) =>
+    volumeStatus(
+      v,
+      report.volumes?.find((r) => r.app === want.app && r.name === v.name),
+    ),
+  );
+  problems.push(...volumes.flatMap(([, p]) => p));
   return {
     host: host.name,
     app: want.app,
@@ -104,6 +139,7 @@ function appStatus(host: DesiredHost, report: HostReport, want: DesiredApp): App
     route,
     problems,
     imageMissing,
+    volumes: volumes.map(([line]) => line),
   };
 }
 
@@ -130,6 +166,7 @@ export function hostStatus(host: DesiredHost, report: HostReport | string): Host
           route: publishedRoute(c),
           problems: ["not in the stack"],
           imageMissing: false,
+          volumes: [],
         };
       }),
     ],
@@ -157,12 +194,12 @@ function table(rows: readonly string[][]): string[] {
   );
 }
 
-/** The human view: per host its address and disk, then one row per app; then the drift, if any. */
+/** The human view: per host its address, platform and disk, then one row per app; then the drift, if any. */
 export function formatStatus(stack: string, hosts: readonly HostStatus[]): string {
   const lines: string[] = [];
   for (const h of hosts) {
     lines.push(
-      `${h.host.name}  [${h.host.address}]  ${h.error === undefined ? `disk: ${h.disk}` : "UNREACHABLE"}`,
+      `${h.host.name}  [${h.host.address}]  ${h.host.platform}  ${h.error === undefined ? `disk: ${h.disk}` : "UNREACHABLE"}`,
     );
     if (h.error !== undefined) continue;
     const rows = [["APP", "DESIRED", "RUNNING", "STATE", "HEALTH", "ROUTE"]].concat(
@@ -178,6 +215,7 @@ export function formatStatus(stack: string, hosts: readonly HostStatus[]): strin
     // Drifted rows are marked in the margin.
     lines.push(
       ...table(rows).map((r, i) => `${i > 0 && h.apps[i - 1].problems.length > 0 ? "! " : "  "}${r}`),
+      ...h.apps.flatMap((a) => a.volumes.map((v) => `    ${a.app} ${v}`)),
     );
   }
   const drift = driftLines(hosts);

@@ -10,6 +10,7 @@
  */
 import { PROXY } from "../components/shell/prelude";
 import { overSsh, ReportCheck, reportScript } from "../components/shell/report";
+import { volumeDirectory } from "../components/shell/volumes";
 import { DesiredHost, desiredHosts, parseHostReport } from "./desired";
 import { callHost } from "./hostCall";
 import { planRepair } from "./repair";
@@ -34,17 +35,30 @@ export function parseStatusArgs(argv: readonly string[]): { stack: string; repai
 
 /** Asks one host for its report; a host that cannot be asked yields its one-line reason instead. */
 async function askHost(host: DesiredHost, key: string): Promise<HostStatus> {
-  const checks: ReportCheck[] = host.apps.map((a) => ({
-    app: a.app,
-    port: a.hostPort,
-    path: a.healthPath,
-    ...(a.domains.length > 0 ? { domain: a.domains[0] } : {}),
-  }));
+  // Through the proxy, so only for apps it serves.
+  const checks: ReportCheck[] = host.apps.flatMap((a) =>
+    a.domains.length > 0 || a.hostPort !== undefined
+      ? [
+          {
+            app: a.app,
+            port: a.hostPort ?? 443,
+            path: a.healthPath,
+            ...(a.domains.length > 0 ? { domain: a.domains[0] } : {}),
+          },
+        ]
+      : [],
+  );
   const script = overSsh(
     { address: host.address, port: 22, user: "root", hostKey: host.hostKey },
     host.name,
     "status",
-    reportScript({ proxySocket: PROXY.adminSocket, checks }),
+    reportScript({
+      proxySocket: PROXY.adminSocket,
+      checks,
+      volumes: host.apps.flatMap((a) =>
+        a.volumes.map((v) => ({ app: a.app, name: v.name, dir: volumeDirectory(a.app, v) })),
+      ),
+    }),
   );
   const result = await callHost(script, key).done;
   if (result.code !== 0)

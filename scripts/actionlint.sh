@@ -34,6 +34,10 @@ die() {
 }
 
 install() {
+  # Go's own tarball installs to /usr/local/go, which a non-login shell (CI) may not have on PATH.
+  if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
+    PATH="/usr/local/go/bin:$PATH"
+  fi
   command -v go >/dev/null ||
     die "Go is not installed; actionlint $VERSION is built from its Go module and needs Go 1.21 or later (Go fetches the newer toolchain actionlint asks for through the module proxy)"
   mkdir -p "$CACHE_ROOT"

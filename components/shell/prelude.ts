@@ -37,6 +37,8 @@ export const PATHS = {
   control: "/run/hcloud-deploy",
   /** Host: the keys of host-to-host relays, each for one delivery and a forced receive command only. */
   relayKeys: "/root/.ssh/authorized_keys2",
+  /** Host: per app and volume, the directory mounted into its containers (data: never removed by the product). */
+  volumes: "/var/lib/hcloud-deploy/volumes",
   /** Host: per app, its env files (0600). */
   appConfig: "/etc/hcloud-deploy",
   /** Host: throwaway Docker client configs for registry logins, on tmpfs. */

@@ -18,11 +18,24 @@ function checkLine(c: ReportCheck): string {
   return `check ${shQuote(c.app)} ${shQuote(`https://${c.domain}${c.path}`)} -k --resolve ${shQuote(`${c.domain}:443:[::1]`)}`;
 }
 
+/** An app volume the host should have: its directory, looked at for a mount, its size and free space. */
+export interface ReportVolume {
+  readonly app: string;
+  readonly name: string;
+  readonly dir: string;
+}
+
 export interface ReportArgs {
   /** The host proxy's admin socket: its HTTP servers (routes) are reported when the socket exists. */
   readonly proxySocket: string;
   /** Checks to make, one per app the host should run. */
   readonly checks: readonly ReportCheck[];
+  /** Volumes to look at. Default: none. */
+  readonly volumes?: readonly ReportVolume[];
+}
+
+function volumeLine(v: ReportVolume): string {
+  return `volume ${shQuote(v.app)} ${shQuote(v.name)} ${shQuote(v.dir)}`;
 }
 
 /**
@@ -78,8 +91,23 @@ read -r total used available <<EOF
 $(df -P -k "$docker_root" | awk 'NR == 2 { print $2, $3, $4 }')
 EOF
 images=$(docker system df --format '{{.Type}} {{.Size}}' 2>/dev/null | awk '$1 == "Images" { print $2 }')
-printf '],"disk":{"path":"%s","totalKiB":%s,"usedKiB":%s,"availableKiB":%s,"images":"%s"},"proxy":' \\
+printf '],"disk":{"path":"%s","totalKiB":%s,"usedKiB":%s,"availableKiB":%s,"images":"%s"},"volumes":[' \\
   "$docker_root" "\${total:-0}" "\${used:-0}" "\${available:-0}" "$images"
+first=1
+# volume APP NAME DIR
+volume() {
+  exists=false mounted=false vtotal=0 vavailable=0
+  if [ -d "$3" ]; then
+    exists=true
+    if mountpoint -q "$3"; then mounted=true; fi
+    sizes=$(df -P -k "$3" | awk 'NR == 2 { print $2 " " $4 }')
+    vtotal=\${sizes% *} vavailable=\${sizes#* }
+  fi
+  sep; printf '{"app":"%s","name":"%s","exists":%s,"mounted":%s,"totalKiB":%s,"availableKiB":%s}' \\
+    "$1" "$2" "$exists" "$mounted" "$vtotal" "$vavailable"
+}
+${(args.volumes ?? []).map(volumeLine).join("\n")}
+printf '],"proxy":'
 servers=""
 if [ -S ${shQuote(args.proxySocket)} ]; then
   servers=$(curl -s --max-time 3 --unix-socket ${shQuote(args.proxySocket)} -H 'Host: ' http://localhost/config/apps/http/servers) || servers=""

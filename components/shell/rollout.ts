@@ -1,4 +1,4 @@
-import { appProxyTemplate, HTTPS_SERVER, UPSTREAMS } from "./caddy";
+import { AppEndpoint, appProxyTemplate, HTTPS_SERVER, UPSTREAMS } from "./caddy";
 import { ADMIN_FUNCTIONS } from "./proxy";
 import {
   APP_NETWORK,
@@ -11,7 +11,27 @@ import {
   shQuote,
 } from "./prelude";
 import { pruneScript } from "./prune";
-import { containerFunctions, ServiceSpec, settingsHash } from "./service";
+import {
+  APP_RESOLVERS,
+  containerFunctions,
+  EXISTS_FUNCTION,
+  healthCheckText,
+  httpPathOf,
+  ServiceSpec,
+  settingsHash,
+} from "./service";
+import { keptVolumesLine, leftoverVolumesLines, prepareVolumesLines, volumeMountArgs } from "./volumes";
+
+/** How long a `recreate` gives the old version to stop by itself (a database's clean shutdown). */
+export const RECREATE_STOP_SECONDS = 30;
+// A recreate stopped the old version already: there is nothing to drain, and no port to take over.
+const NOTHING_TO_DRAIN = `old=""
+`;
+const UNAVAILABLE_FOR = `if [ -n "$stopped" ]; then
+  down=$(( $(date +%s%3N) - stopped ))
+  say "recreate: the app was unavailable for $((down / 1000)).$(( down % 1000 / 100 ))s"
+fi
+`;
 
 /**
  * A rollout that never drops a request: the new version starts next to the old one on the apps'
@@ -30,11 +50,16 @@ export function rolloutScript(spec: ServiceSpec, phase: "create" | "update" = "c
     phase === "create"
       ? `echo $(( $(cat "$claims" 2>/dev/null || echo 0) + 1 )) > "$claims"`
       : `[ -s "$claims" ] || echo 1 > "$claims"`;
-  const check = `GET ${spec.health.path} on port ${spec.port}`;
-  const [before, after] = appProxyTemplate(spec).split(UPSTREAMS);
-  const where = spec.domains.length === 0 ? `port ${spec.hostPort}` : `https://${spec.domains[0]}/`;
+  const check = healthCheckText(spec.health, spec.port);
+  const endpoint = proxyEndpoint(spec);
+  const serving =
+    endpoint === undefined
+      ? `running, reached on the apps' network as ${spec.app}:${spec.port} (no proxy route)`
+      : `serving on ${endpoint.domains.length === 0 ? `port ${endpoint.hostPort}` : `https://${endpoint.domains[0]}/`} through the proxy`;
   const runArgs = [
     `--network ${APP_NETWORK.name}`,
+    // Other apps on the host reach it by its name (Docker 26's resolver; see APP_RESOLVERS).
+    `--network-alias ${shQuote(spec.app)}`,
     `--restart ${shQuote(spec.restart)}`,
     // tini as PID 1 passes SIGTERM on: an app that ignores it as PID 1 still stops when asked.
     "--init",
@@ -46,20 +71,24 @@ export function rolloutScript(spec: ServiceSpec, phase: "create" | "update" = "c
     `--label "${LABELS.revision}=$revision"`,
     // The mount when there is one, no word at all when not.
     '${dns_mount:+"$dns_mount"}',
+    ...volumeMountArgs(spec.app, spec.volumes ?? []),
   ].join(" ");
+  const recreate = spec.strategy === "recreate";
+  const kept = keptVersion(spec);
+  const restartOld = recreate ? "restart_old\n  " : "";
   return `set -eu
 app=${shQuote(spec.app)} image=${shQuote(spec.image)} port=${spec.port}
 ${sayFunction('"$app"', shQuote(spec.hostName))}
 ${FAIL_FUNCTION}
 ${ADMIN_FUNCTIONS}
 ${containerFunctions(spec)}
-${proxyFunctions(spec, before, after)}
+${endpoint === undefined ? noRouteFunctions(spec.app) : proxyFunctions(endpoint)}
 exec 8>${PATHS.hostLock}
 
 # A run cut off in the middle: the new container took over if the proxy already sends new requests to it.
 if docker inspect "$app-next" >/dev/null 2>&1; then
   if [ "$(first_upstream)" = "$(dial_of "$app-next")" ]; then
-    docker rm -f "$app" >/dev/null 2>&1 || true
+    if exists "$app"; then docker rm -f "$app" >/dev/null; fi
     docker rename "$app-next" "$app"
   else
     docker rm -f "$app-next" >/dev/null
@@ -68,7 +97,7 @@ fi
 # What the previous service script (before the proxy) may have left.
 docker rm -f "$app-candidate" >/dev/null 2>&1 || true
 if docker inspect "$app-previous" >/dev/null 2>&1; then
-  if docker inspect "$app" >/dev/null 2>&1; then
+  if exists "$app"; then
     docker rm -f "$app-previous" >/dev/null
   else
     docker rename "$app-previous" "$app" && docker start "$app" >/dev/null
@@ -91,7 +120,8 @@ finish() {
   say "$1"
 }
 
-current=$(docker inspect --format '{{index .Config.Labels "${LABELS.revision}"}}/{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
+current=""
+if exists "$app"; then current=$(docker inspect --format '{{index .Config.Labels "${LABELS.revision}"}}/{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true); fi
 if [ "$current" = "$revision/"${shQuote(spec.instance)} ] && running "$app" && [ -n "$(dial_of "$app")" ]; then
   if [ "$(current_config)" = "$(config_for "$(dial_of "$app")")" ]; then
     finish "revision $revision already running"
@@ -102,41 +132,31 @@ if [ "$current" = "$revision/"${shQuote(spec.instance)} ] && running "$app" && [
   exit 0
 fi
 
-# Docker 20.10's embedded resolver forwards to IPv4 servers only, so on an IPv6-only host it answers
-# nothing: the app gets the host's IPv6 resolvers (DNS64 ones included) directly.
-servers=$(awk '$1 == "nameserver" && $2 ~ /:/ && $2 != "::1" { print "nameserver " $2 }' /etc/resolv.conf 2>/dev/null || true)
-dns_mount=""
-if [ -n "$servers" ]; then
-  { printf '%s\n' "$servers"; grep -E '^(search|options) ' /etc/resolv.conf || true; } >${PATHS.appConfig}/resolv.conf ||
-    fail "cannot write ${PATHS.appConfig}/resolv.conf (disk full?)"
-  chmod 0644 ${PATHS.appConfig}/resolv.conf
-  # One word, so it stays one argument when quoted.
-  dns_mount="--mount=type=bind,source=${PATHS.appConfig}/resolv.conf,target=/etc/resolv.conf,readonly"
-fi
+${APP_RESOLVERS}
 
 # The delivery put it here; a hand or a prune may have taken it since.
 docker image inspect "$image" >/dev/null 2>&1 ||
   fail "image $image is not on the host (removed since its delivery? deploy again to deliver it); the previous version keeps serving"
-say "starting $revision from $image"
+${leftoverVolumesLines(spec.app, spec.volumes ?? [])}${prepareVolumesLines(spec.app, spec.volumes ?? [])}${recreate ? stopOldFirst(spec) : ""}say "starting $revision from $image"
 flock 8
 ip=$(free_address)
 if ! out=$(docker run -d --name "$app-next" --ip "$ip" ${runArgs} "$image" 2>&1); then
   docker rm -f "$app-next" >/dev/null 2>&1 || true
-  rm -f "$env_file"
-  fail "docker run failed: $(explain "$out"); the previous version keeps serving"
+  ${restartOld}rm -f "$env_file"
+  fail "docker run failed: $(explain "$out"); ${kept}"
 fi
 flock -u 8
 new=$ip:$port
-if ! healthy "http://$new${spec.health.path}" ${spec.health.timeoutSeconds} "$app-next"; then
+if ! healthy "$new" ${spec.health.timeoutSeconds} "$app-next"; then
   docker logs --tail 20 "$app-next" >&2 2>&1 || true
   docker rm -f "$app-next" >/dev/null
-  rm -f "$env_file"
-  fail "health check ${check} did not pass within ${spec.health.timeoutSeconds}s ($last); the previous version keeps serving"
+  ${restartOld}rm -f "$env_file"
+  fail "health check ${check} did not pass within ${spec.health.timeoutSeconds}s ($last); ${kept}"
 fi
 
 old=$(dial_of "$app" 2>/dev/null || true)
 legacy=false
-if [ -z "$old" ] && docker inspect "$app" >/dev/null 2>&1; then
+${recreate ? NOTHING_TO_DRAIN : ""}if [ -z "$old" ] && exists "$app"${recreate ? ' && [ -z "$stopped" ]' : ""}; then
   # A container from before the proxy publishes the port itself and must let go of it first.
   say "the running container publishes its port itself: a short gap while the proxy takes the port over"
   legacy=true
@@ -149,30 +169,63 @@ if ! locked apply_config "$new" \${old:+"$old"}; then
   rm -f "$env_file"
   fail "the proxy refused the route: $out; the previous version keeps serving"
 fi
-${spec.domains.length === 0 ? throughProxyCheck(spec) : ""}
-if [ -n "$old" ]; then
+${endpoint !== undefined && endpoint.domains.length === 0 && httpPathOf(spec.health) !== undefined ? throughProxyCheck(spec, endpoint.hostPort, httpPathOf(spec.health) as string) : ""}
+${recreate ? UNAVAILABLE_FOR : ""}if [ -n "$old" ]; then
   drain "$old" ${spec.drainSeconds}
   locked apply_config "$new" || fail "the proxy refused the route: $out"
 fi
-if docker inspect "$app" >/dev/null 2>&1; then
+if exists "$app"; then
   docker stop --time 10 "$app" >/dev/null 2>&1 || true
   docker rm -f "$app" >/dev/null
 fi
 docker rename "$app-next" "$app"
 find "$dir" -name '*.env' ! -name "$revision.env" -delete
-finish "revision $revision serving on ${where} through the proxy"
+finish "revision $revision ${serving}"
 `;
 }
 
-/** The first request through the proxy; a failure puts the old version back in front. */
-function throughProxyCheck(spec: ServiceSpec): string {
-  return `if ! healthy "http://127.0.0.1:${spec.hostPort}${spec.health.path}" 15 "$app-next"; then
+/**
+ * The first request through the proxy (apps with an http check); a failure puts the old version back in
+ * front.
+ */
+function throughProxyCheck(spec: ServiceSpec, hostPort: number, path: string): string {
+  const recreate = spec.strategy === "recreate";
+  const kept = keptVersion(spec);
+  return `if ! healthy "127.0.0.1:${hostPort}" 15 "$app-next"; then
   if [ -n "$old" ]; then locked apply_config "$old" || true; else locked remove_config || true; fi
   docker rm -f "$app-next" >/dev/null 2>&1 || true
   if $legacy; then docker start "$app" >/dev/null 2>&1 || true; fi
-  rm -f "$env_file"
-  fail "health check ${`GET ${spec.health.path}`} through the proxy on port ${spec.hostPort} failed ($last); the previous version keeps serving"
+  ${recreate ? "restart_old\n  " : ""}rm -f "$env_file"
+  fail "health check GET ${path} through the proxy on port ${hostPort} failed ($last); ${kept}"
 fi`;
+}
+
+/** What the proxy serves the app on: undefined for an app with neither hostPort nor domains. */
+export function proxyEndpoint(
+  spec: Pick<ServiceSpec, "app" | "hostPort" | "domains">,
+): AppEndpoint | undefined {
+  // With domains the proxy serves the shared 443 server: the endpoint's hostPort goes unused.
+  if (spec.domains.length > 0) return { app: spec.app, hostPort: spec.hostPort ?? 0, domains: spec.domains };
+  return spec.hostPort === undefined ? undefined : { app: spec.app, hostPort: spec.hostPort, domains: [] };
+}
+
+/**
+ * For an app the proxy does not serve: every step that would touch its route takes away the one it may
+ * have had (a hostPort removed from the config), and there is nothing to drain.
+ */
+function noRouteFunctions(app: string): string {
+  const { names, own } = configPaths(app);
+  return `first_upstream() { :; }
+# Empty, as config_for, unless a route from before is still there.
+current_config() {
+  if [ "$(admin GET ${own} 2>/dev/null || true)" != null ] || admin GET /id/${names.route} >/dev/null 2>&1; then
+    echo "a route from before"
+  fi
+}
+config_for() { :; }
+apply_config() { remove_config; }
+drain() { :; }
+${removalFunctions(app)}`;
 }
 
 /** Where the app's object lives in the proxy's config. */
@@ -185,13 +238,42 @@ function configPaths(app: string) {
   };
 }
 
+/** What a failed rollout says of the old version: once a recreate stopped it, every way out starts it again. */
+function keptVersion(spec: ServiceSpec): string {
+  return spec.strategy === "recreate"
+    ? "the previous version was started again on the same data"
+    : "the previous version keeps serving";
+}
+
+/**
+ * sh: a recreate stops the running version before the new one starts (sets $stopped to when, in ms,
+ * empty when nothing ran) and defines restart_old, which starts it again on the same data and routes to it.
+ */
+function stopOldFirst(spec: ServiceSpec): string {
+  return `stopped="" previous=""
+if running "$app"; then
+  previous=$(dial_of "$app" || true)
+  say "recreate: stopping the running version first, so two copies never open the same data"
+  docker stop --time ${RECREATE_STOP_SECONDS} "$app" >/dev/null
+  stopped=$(date +%s%3N)
+fi
+restart_old() {
+  [ -n "$stopped" ] || return 0
+  docker start "$app" >/dev/null 2>&1 || { say "the previous version did not start again" >&2; return 0; }
+  healthy "$previous" ${spec.health.timeoutSeconds} "$app" || say "the previous version started again but fails its health check ($last)" >&2
+  [ -z "$previous" ] || locked apply_config "$previous" || true
+}
+`;
+}
+
 /**
  * Shell functions over the app's object in the proxy's config: what is loaded, what should be for some
  * upstream addresses, applying and removing it, and the in-flight count the drain waits on.
  */
-function proxyFunctions(spec: ServiceSpec, before: string, after: string): string {
-  const { names, https, own } = configPaths(spec.app);
-  const plain = spec.domains.length === 0;
+function proxyFunctions(endpoint: AppEndpoint): string {
+  const [before, after] = appProxyTemplate(endpoint).split(UPSTREAMS);
+  const { names, https, own } = configPaths(endpoint.app);
+  const plain = endpoint.domains.length === 0;
   return `# upstreams DIAL…: the JSON list of upstreams, first one first.
 upstreams() {
   list=""
@@ -221,13 +303,17 @@ ${
   fi`
 }
 }
-${removalFunctions(spec.app)}
+${removalFunctions(endpoint.app)}
 in_flight() {
   admin GET /reverse_proxy/upstreams 2>/dev/null | grep -o "\\"address\\":\\"$1\\",\\"num_requests\\":[0-9]*" | sed 's/.*://' || true
 }
 # drain DIAL SECONDS: waits until the old upstream has no request in flight, at most SECONDS.
 drain() {
   deadline=$(( $(date +%s) + $2 ))
+  # A connection the proxy accepted just before the switch picks its upstream (the old one) a moment
+  # later, and counts only from then: without this pause, such a request could meet a stopped container.
+  # Within the bound: the drain still ends after $2 seconds.
+  sleep 0.5
   while n=$(in_flight "$1") && [ "\${n:-0}" -gt 0 ]; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
       say "drain: $n request(s) still in flight to the old version after $2s; stopping it anyway"
@@ -268,9 +354,11 @@ ${sayFunction('"$app"', shQuote(spec.hostName))}
 ${FAIL_FUNCTION}
 ${ADMIN_FUNCTIONS}
 ${removalFunctions(spec.app)}
+${EXISTS_FUNCTION}
 exec 8>${PATHS.hostLock}
 claims=${PATHS.appConfig}/$app/claims.${spec.instance}
-instance=$(docker inspect --format '{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true)
+instance=""
+if exists "$app"; then instance=$(docker inspect --format '{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true); fi
 if [ "$instance" != ${shQuote(spec.instance)} ]; then
   rm -f "$claims"
   say "the running container was started by another deployment; left in place"
@@ -283,8 +371,9 @@ if [ "$left" -gt 0 ]; then
   exit 0
 fi
 locked remove_config
-docker rm -f "$app" "$app-next" >/dev/null 2>&1 || true
+if exists "$app"; then docker rm -f "$app" >/dev/null; fi
+docker rm -f "$app-next" >/dev/null 2>&1 || true
 rm -rf "${PATHS.appConfig}/$app"
 say "removed, with its proxy route"
-`;
+${keptVolumesLine(spec.app)}`;
 }

@@ -8,7 +8,7 @@ export function timestamp(): string {
 
 export interface ActionTarget {
   id: number;
-  type: "server" | "primary_ip" | "firewall" | "network" | "load_balancer" | "certificate";
+  type: "server" | "primary_ip" | "firewall" | "network" | "load_balancer" | "certificate" | "volume";
 }
 
 /**

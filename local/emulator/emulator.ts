@@ -10,6 +10,7 @@ import { Reply, route } from "./router";
 import { API_ROUTES } from "./routes";
 import { restoreHosts } from "./serverLifecycle";
 import { StateStore } from "./store";
+import { restoreVolumes } from "./volumeLifecycle";
 
 export const API_PREFIX = "/v1";
 /** Not a Hetzner endpoint: the whole state, for tests ("the emulator holds no servers"). */
@@ -92,6 +93,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const log = options.log ?? (() => undefined);
   const store = StateStore.open(parseIpv6Pool(options.ipv6Pool ?? DEFAULT_IPV6_POOL), options.stateFile);
   await restoreHosts(store, options.hosts, log);
+  await restoreVolumes(store, options.hosts, log);
   const cloud = new CloudSync(() => store.state, options.loadBalancers ?? new InMemoryLoadBalancerBackend());
   // Like the hosts, networks and load balancers come back from the state; a failure is logged, not fatal.
   await cloud

@@ -75,3 +75,48 @@ export function serverNotStopped(serverId: number): ApiError {
     `server ${serverId} is running, but needs to be powered off`,
   );
 }
+
+/**
+ * Answers of the real API that only volumes give. Sources: hcloud-go v2.44.0 `hcloud/error.go`
+ * (`volume_already_attached`, "Volume is already attached to a server, detach first"), the API's OpenAPI
+ * description (status per code: service_error 422, protected 423), and messages quoted from logs in
+ * hetznercloud/csi-driver #12 (delete while attached), #91 (resize down) and #614 (resize to the same
+ * size); terraform-provider-hcloud #337 for automount without format.
+ */
+export function volumeAlreadyAttached(volumeId: number, serverId: number): ApiError {
+  return new ApiError(
+    422,
+    "volume_already_attached",
+    `volume ${volumeId} is already attached to server ${serverId}, detach first`,
+  );
+}
+
+/** `DELETE /volumes/{id}` of an attached volume, word for word (csi-driver #12, 2019). */
+export function volumeStillAttached(volumeId: number): ApiError {
+  return new ApiError(422, "service_error", `volume with ID '${volumeId}' is still attached to a server`);
+}
+
+/** An invalid_input whose message is the API's own sentence, not "invalid input in field …". */
+function invalidInputSaying(fields: string[], message: string): ApiError {
+  return new ApiError(422, "invalid_input", message, {
+    fields: fields.map((name) => ({ name, messages: [message] })),
+  });
+}
+
+/** Resize below the current size (csi-driver #91). */
+export function sizeDowngrade(): ApiError {
+  return invalidInputSaying(["size"], "size downgrade is not allowed");
+}
+
+/**
+ * Resize to the current size, as logged in csi-driver #614 (2024; PR #623 quotes it as "too small").
+ * The API wants the new size to be greater than the current one.
+ */
+export function sizeTooSmall(): ApiError {
+  return invalidInputSaying(["size"], "volume size is to small");
+}
+
+/** `automount: true` on create without `format`: the API names both fields (provider issue #337, 2021). */
+export function automountWithoutFormat(): ApiError {
+  return invalidInputSaying(["format", "automount"], "invalid input in fields 'format', 'automount'");
+}

@@ -7,6 +7,7 @@ import {
   NetworkRecord,
   PrimaryIpRecord,
   ServerRecord,
+  VolumeRecord,
 } from "./state";
 
 export function requireServer(state: EmulatorState, id: number): ServerRecord {
@@ -80,4 +81,10 @@ export function networkOfLoadBalancer(
     if (attachment) return { network, ip: attachment.ip };
   }
   return undefined;
+}
+
+export function requireVolume(state: EmulatorState, id: number): VolumeRecord {
+  const volume = state.volumes.find((candidate) => candidate.id === id);
+  if (!volume) throw notFound("volume", id);
+  return volume;
 }

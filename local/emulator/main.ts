@@ -3,6 +3,7 @@
  *   node -r ts-node/register local/emulator/main.ts --port 4567 --state .pulumi-local/hcloud.json
  * stdout gets one line, the endpoint for HCLOUD_ENDPOINT, once it listens; stderr gets the request log.
  */
+import path from "node:path";
 import { startSimNetwork } from "../privateNetwork";
 import { startSimHost } from "../simhost";
 import { startSimLoadBalancer } from "../simLoadBalancer";
@@ -27,7 +28,11 @@ async function main(): Promise<void> {
   let hosts: HostBackend = new InMemoryHostBackend();
   let loadBalancers: LoadBalancerBackend | undefined;
   if (cli.hosts === "sim") {
-    const simHosts = new SimHostBackend(startSimHost, { insecureRegistries: cli.insecureRegistries });
+    const simHosts = new SimHostBackend(startSimHost, {
+      insecureRegistries: cli.insecureRegistries,
+      // Volumes' data lives beside the state file that knows them.
+      volumesDir: cli.stateFile && path.join(path.dirname(path.resolve(cli.stateFile)), "volumes"),
+    });
     hosts = simHosts;
     loadBalancers = new SimLbBackend({
       startNetwork: startSimNetwork,

@@ -6,9 +6,17 @@ import {
   renderLocation,
   renderServerType,
 } from "./catalog";
+import { volumeDiskName } from "./hostBackend";
 import { parseLabelSelector } from "./labels";
 import { serverLoadBalancers, serverPrivateNet } from "./renderCloud";
-import { EmulatorState, FirewallRecord, PrimaryIpRecord, ServerRecord, SshKeyRecord } from "./state";
+import {
+  EmulatorState,
+  FirewallRecord,
+  PrimaryIpRecord,
+  ServerRecord,
+  SshKeyRecord,
+  VolumeRecord,
+} from "./state";
 
 /**
  * Records → API JSON. The reverse side of each cross-reference (a server's firewalls and IPv6, a
@@ -122,9 +130,31 @@ export function renderServer(server: ServerRecord, state: EmulatorState): Json {
     included_traffic: 21990232555520,
     protection: { delete: server.deleteProtection, rebuild: server.rebuildProtection },
     labels: server.labels,
-    volumes: [],
+    volumes: state.volumes.filter((volume) => volume.serverId === server.id).map((volume) => volume.id),
     load_balancers: serverLoadBalancers(server, state),
     primary_disk_size: server.primaryDiskSize,
     placement_group: null,
+  };
+}
+
+/** The path udev gives a Hetzner Volume on the server it is attached to (and the simulated hosts too). */
+export function volumeDevice(volumeId: number): string {
+  return `/dev/disk/by-id/${volumeDiskName(volumeId)}`;
+}
+
+/** As hcloud-go's schema.Volume reads it; `format` is null for a volume created without one. */
+export function renderVolume(volume: VolumeRecord): Json {
+  return {
+    id: volume.id,
+    name: volume.name,
+    server: volume.serverId,
+    status: volume.status,
+    location: locationJson(volume.locationName),
+    size: volume.size,
+    format: volume.format,
+    protection: { delete: volume.deleteProtection },
+    labels: volume.labels,
+    linux_device: volumeDevice(volume.id),
+    created: volume.created,
   };
 }

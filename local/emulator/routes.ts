@@ -10,6 +10,8 @@ import { primaryIpRoutes } from "./handlers/primaryIps";
 import { serverActionRoutes } from "./handlers/serverActions";
 import { serverRoutes } from "./handlers/servers";
 import { sshKeyRoutes } from "./handlers/sshKeys";
+import { volumeActionRoutes } from "./handlers/volumeActions";
+import { volumeRoutes } from "./handlers/volumes";
 import { Route } from "./router";
 
 /** Every Hetzner endpoint the emulator answers, below the `/v1` prefix. */
@@ -24,6 +26,8 @@ export const API_ROUTES: Route[] = [
   ...loadBalancerRoutes,
   ...loadBalancerActionRoutes,
   ...certificateRoutes,
+  ...volumeRoutes,
+  ...volumeActionRoutes,
   ...catalogRoutes,
   ...actionRoutes,
 ];

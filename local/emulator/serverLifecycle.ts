@@ -1,17 +1,28 @@
 import { recordAction, timestamp } from "./actions";
+import { findAnyServerType, findImageById } from "./catalog";
 import { HostBackend, HostSpec } from "./hostBackend";
 import { firstHostAddress } from "./ipv6";
 import { assertAssignable } from "./lookups";
 import { ServerCreateRequest } from "./serverCreateRequest";
 import { ActionRecord, EmulatorState, PrimaryIpRecord, ServerRecord } from "./state";
 import { StateStore } from "./store";
+import { detachServerVolumes } from "./volumeLifecycle";
 
-function hostSpecOf(server: ServerRecord, state: EmulatorState): HostSpec | undefined {
+function hostSpecOf(server: ServerRecord, state: EmulatorState): HostSpec {
   const ip = state.primaryIps.find((candidate) => candidate.assigneeId === server.id);
-  if (!ip) return undefined;
+  if (!ip) throw new Error(`server ${server.id} has no IPv6 primary IP to put its host on`);
+  // Withdrawn types too: a server keeps its type, and its host its architecture, after sales stop.
+  const type = findAnyServerType(server.serverTypeName, state.deprecationMarks);
+  if (!type) {
+    throw new Error(`server ${server.id} has server type ${server.serverTypeName}, unknown to the catalog`);
+  }
+  const image = findImageById(server.imageId);
+  if (!image) throw new Error(`server ${server.id} has image ${server.imageId}, unknown to the catalog`);
   return {
     id: server.id,
     name: server.name,
+    architecture: type.architecture,
+    image: image.name,
     address: firstHostAddress(ip.network),
     prefixLength: 64,
     userData: server.userData,
@@ -29,10 +40,8 @@ async function startHost(
   hosts: HostBackend,
   server: ServerRecord,
 ): Promise<ActionRecord["error"]> {
-  const spec = hostSpecOf(server, store.state);
   try {
-    if (!spec) throw new Error(`server ${server.id} has no IPv6 primary IP to put its host on`);
-    await hosts.create(spec);
+    await hosts.create(hostSpecOf(server, store.state));
     return null;
   } catch (error) {
     server.status = "off";
@@ -113,8 +122,9 @@ function autoDeletePrimaryIp(store: StateStore, server: ServerRecord): PrimaryIp
 
 /**
  * Removes the server and undoes its cross-references the way the real API does (auto-delete primary IPs
- * go, others are unassigned; firewalls, networks and load balancers let go of it), then stops the host. The provider does not tolerate a
- * 404 on this DELETE, so the record is gone before the host stop is awaited.
+ * go, others are unassigned; firewalls, networks and load balancers let go of it; its volumes are
+ * detached and stay), then stops the host. The provider does not tolerate a 404 on this DELETE, so the
+ * record is gone before the volumes' detach and the host stop are awaited.
  */
 export async function deleteServer(
   store: StateStore,
@@ -135,9 +145,11 @@ export async function deleteServer(
     network.attachments = network.attachments.filter((a) => !(a.kind === "server" && a.id === server.id));
   }
   for (const lb of state.loadBalancers) lb.targets = lb.targets.filter((t) => t.serverId !== server.id);
+  const detached = detachServerVolumes(store, hosts, server);
   store.save();
   const target = [{ id: server.id, type: "server" as const }];
   try {
+    await detached;
     await hosts.delete(server.id);
     return recordAction(store, "delete_server", target);
   } catch (error) {

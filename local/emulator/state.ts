@@ -177,8 +177,36 @@ export interface CertificateRecord {
   fingerprint: string;
 }
 
+export type VolumeFormat = "ext4" | "xfs";
+
+/** A Hetzner Volume: a block device in one location, attached to at most one server there. */
+export interface VolumeRecord {
+  id: number;
+  name: string;
+  /** In GB, as the API counts them (10..10240); the simulated disk has that many GiB. */
+  size: number;
+  locationName: string;
+  /** The file system it was formatted with on create, or null for a raw device. */
+  format: VolumeFormat | null;
+  labels: Labels;
+  created: string;
+  /** `creating` only while the backend makes its disk. */
+  status: "creating" | "available";
+  deleteProtection: boolean;
+  /** The volume owns the attachment; a server's `volumes` derive from it. */
+  serverId: number | null;
+}
+
 export type IdKind =
-  "action" | "sshKey" | "primaryIp" | "firewall" | "server" | "network" | "loadBalancer" | "certificate";
+  | "action"
+  | "sshKey"
+  | "primaryIp"
+  | "firewall"
+  | "server"
+  | "network"
+  | "loadBalancer"
+  | "certificate"
+  | "volume";
 
 /**
  * A server type marked sold out in one location, for tests: GET /server_types then shows it
@@ -214,6 +242,8 @@ export interface EmulatorState {
   networks: NetworkRecord[];
   loadBalancers: LoadBalancerRecord[];
   certificates: CertificateRecord[];
+  /** Absent in state files written before it existed; read as none. */
+  volumes: VolumeRecord[];
   actions: ActionRecord[];
   /** Absent in state files written before it existed; read as none. */
   soldOut: SoldOutMark[];
@@ -233,6 +263,7 @@ export function emptyState(): EmulatorState {
       network: 5001,
       loadBalancer: 6001,
       certificate: 7001,
+      volume: 8001,
       action: 9001,
     },
     nextIpv6Network: 1,
@@ -243,6 +274,7 @@ export function emptyState(): EmulatorState {
     networks: [],
     loadBalancers: [],
     certificates: [],
+    volumes: [],
     actions: [],
     soldOut: [],
     deprecationMarks: [],

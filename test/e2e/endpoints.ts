@@ -44,9 +44,11 @@ export async function answers(endpoint: Endpoint): Promise<string> {
   return result.code === 0 ? result.stdout : `curl failed: ${result.stderr.trim()}`;
 }
 
-/** A probe target per app and host. */
+/** A probe target per app and host the proxy serves (an app without a route has no URL to probe). */
 export function probeTargets(all: Record<string, Endpoint[]>): ProbeTarget[] {
   return Object.values(all).flatMap((list) =>
-    list.map((e) => (e.ca ? { url: e.url, address: e.address, ca: e.ca } : { url: e.url })),
+    list
+      .filter((e) => e.url.includes("://"))
+      .map((e) => (e.ca ? { url: e.url, address: e.address, ca: e.ca } : { url: e.url })),
   );
 }

@@ -2,7 +2,7 @@
 // hosts, local registry. Runs on a copy of the project so the working tree stays untouched, with its
 // own ports and host names so a running `npm run local:up` is not disturbed. Needs root and a `pulumi`
 // on PATH (scripts/test-all.sh puts the toolchain there); without one the suite is skipped, saying why.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,6 +10,8 @@ import { parse } from "yaml";
 import { run } from "../../local/exec";
 import { startProbe } from "../integration/probe";
 import { answers, endpoints, probeTargets } from "./endpoints";
+import { describeWithEngine, runCaptured as runPulumi } from "./engine";
+import { rowsAcross } from "../support/rows";
 import { LOCAL_DEFAULTS, LocalEnv, startLocalEnv } from "../../local/environment";
 import { HARNESS_STATE_ROOT } from "../../local/dockerd";
 import { api, waitForHealth } from "../integration/lbSupport";
@@ -30,17 +32,7 @@ const STACK = "local";
 const API_PORT = 25488;
 const REGISTRY_PORT = 5001;
 
-function pulumiMissingReason(): string | undefined {
-  const probe = spawnSync("pulumi", ["version"], { encoding: "utf8" });
-  if (probe.error || probe.status !== 0) {
-    return "no working `pulumi` on PATH; scripts/pulumi-toolchain.sh provides one where Pulumi's binaries or sources can be fetched";
-  }
-  return undefined;
-}
-
-const skipReason = pulumiMissingReason();
-if (skipReason) process.stderr.write(`e2e SKIPPED: ${skipReason}\n`);
-const describeE2e = skipReason ? describe.skip : describe;
+const describeE2e = describeWithEngine("e2e");
 // The committed local stack has no load balancer; HCD_E2E_LOAD_BALANCER=1 puts web behind one.
 const withLoadBalancer = process.env.HCD_E2E_LOAD_BALANCER === "1";
 const testLoadBalancer = withLoadBalancer ? test : test.skip;
@@ -141,10 +133,13 @@ describeE2e("the local stack on the real Pulumi engine", () => {
   test("pulumi up from empty: every app answers over IPv6 on every host", async () => {
     await setSite("web", "web v1");
     await setSite("api", "api v1");
-    await buildAndPin(["web", "api"]);
+    await buildAndPin(["web", "db", "api"]);
     await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e v1"], opts);
     const all = await endpoints(STACK, opts);
-    expect(Object.keys(all).sort()).toEqual(["api", "web"]);
+    expect(Object.keys(all).sort()).toEqual(["api", "db", "web"]);
+    // The database has no route: api reaches it on local-2's apps' network.
+    expect(all.db.map((e) => [e.host, e.url])).toEqual([["local-2", "db:5432"]]);
+    delete all.db;
     // Behind a load balancer TLS ends there, and the hosts serve web over plain HTTP on its hostPort.
     const webUrl = withLoadBalancer
       ? expect.stringMatching(/^http:\/\/\[fd5e:e2e0:0:[0-9a-f]+::1\]:8081\/$/)
@@ -274,7 +269,49 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     const pins = parse(
       await pulumiOutput(["config", "get", "--stack", STACK, "--path", "hcloud-deploy:imagePins"], opts),
     );
-    expect(Object.keys(pins).sort()).toEqual(["api", "web"]);
+    expect(Object.keys(pins).sort()).toEqual(["api", "db", "web"]);
+  }, 600_000);
+
+  test("web → api → PostgreSQL on local-2: a redeploy of api keeps every row, its migration runs once", async () => {
+    const web2 = (await endpoints(STACK, opts)).web.find((e) => e.host === "local-2")!;
+    const notes = async (query = "") => {
+      const body = await answers({ ...web2, url: `https://web.hcd.test/cgi-bin/notes${query}` });
+      const count = /^\{"notes":(\d+)\}\n$/.exec(body)?.[1];
+      if (count === undefined) throw new Error(`web's /cgi-bin/notes answered: ${body}`);
+      return Number(count);
+    };
+    const store = {
+      count: () => notes(),
+      add: async (n: number) => {
+        for (let i = 0; i < n; i++) await notes("?add");
+      },
+    };
+    await setSite("api", "api v3");
+    await buildAndPin(["api"]);
+    let output = "";
+    const probe = startProbe("e2e: a redeploy of api", probeTargets(await endpoints(STACK, opts)), {
+      ratePerTarget: 20,
+    });
+    const [before, after] = await rowsAcross(store, "a redeploy of api", async () => {
+      const up = await runPulumi(
+        ["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e api v3"],
+        opts,
+      );
+      expect([up.code, up.code === 0 ? "" : up.output]).toEqual([0, ""]);
+      output = up.output;
+    });
+    const counts = await probe.stop();
+    expect(after).toBe(before);
+    expect(counts.failures).toEqual([]);
+    // The new image's migration ran once (api has one host), and finished before api rolled.
+    const runs = output.split("\n").filter((l) => l.includes("running release command"));
+    process.stdout.write(`release: a redeploy of api: ${runs.length} run(s)\n`);
+    expect(runs).toHaveLength(1);
+    expect(output.indexOf("release command passed")).toBeGreaterThan(-1);
+    expect(output.indexOf("release command passed")).toBeLessThan(
+      output.indexOf("api-on-local-2-service-rollout"),
+    );
+    expect(await answers((await endpoints(STACK, opts)).api[0])).toBe("api v3");
   }, 600_000);
 
   test("refresh shows no drift", async () => {

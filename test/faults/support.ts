@@ -38,6 +38,7 @@ export function desiredHost(
     name: host.name,
     address: host.address,
     hostKey: host.hostKey,
+    platform: "linux/amd64",
     apps: apps.map((a): DesiredApp => ({
       app: a.app,
       image: refOf(a.app, a.tag),
@@ -47,6 +48,7 @@ export function desiredHost(
       healthPath: "/",
       service: `urn:pulumi:faults::hcloud-deploy::hcloud-deploy:service:Service::${a.app}-on-${host.name}-service`,
       delivery: `urn:pulumi:faults::hcloud-deploy::hcloud-deploy:delivery:Delivery::${a.app}-on-${host.name}-delivery`,
+      volumes: [],
     })),
   };
 }

@@ -1,7 +1,7 @@
 // Proves the simulated-host harness with the real OpenSSH client and docker CLI.
 // Needs root and scripts/setup-machine.sh.
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DockerEngine, startDockerEngine } from "../../local/dockerd";
@@ -9,9 +9,17 @@ import { delay, run, RunResult } from "../../local/exec";
 import { TestImage, buildHttpImage, pushImage } from "../../local/images";
 import { LocalRegistry, startRegistry } from "../../local/registry";
 import { HARNESS_REGISTRY_HOSTNAME } from "../../local/hostNetwork";
+import { ensureHostRootfs, HostRelease } from "../../local/hostRootfs";
 import { SimHost, generateTestHostKey, startSimHost, stopAllSimHosts } from "../../local/simhost";
+import { TEST_HOST_RELEASE } from "../support/hostRelease";
 
 const VERSION = "harness-test-v1.2.3";
+const release = TEST_HOST_RELEASE;
+/** What each release says it is, and the major version of its docker.io (the machine has Debian 12's). */
+const RELEASES: Record<HostRelease, { versionId: string; dockerMajor: string }> = {
+  bookworm: { versionId: "12", dockerMajor: "20" },
+  trixie: { versionId: "13", dockerMajor: "26" },
+};
 const SETUP_TIMEOUT_MS = 180_000;
 const TEST_TIMEOUT_MS = 60_000;
 
@@ -42,6 +50,7 @@ beforeAll(async () => {
       authorizedKeys: [clientKey.publicKey],
       hostKey: keyA,
       insecureRegistries,
+      release,
     }),
     startSimHost({
       name: "hcd-test-b",
@@ -49,6 +58,7 @@ beforeAll(async () => {
       authorizedKeys: [clientKey.publicKey],
       hostKey: keyB,
       insecureRegistries,
+      release,
     }),
   ]);
   if (engine.status === "fulfilled") deployer = engine.value;
@@ -100,9 +110,31 @@ test(
       const { stdout } = await ssh(host, "hostname && docker info --format '{{.Name}} {{.ServerVersion}}'");
       expect(stdout.trim().split("\n")).toEqual([
         host.name,
-        expect.stringMatching(new RegExp(`^${host.name} 20\\.`)),
+        expect.stringMatching(new RegExp(`^${host.name} ${RELEASES[release].dockerMajor}\\.`)),
       ]);
     }
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "a host runs its release's own system: /etc/os-release, docker and caddy are that release's packages",
+  async () => {
+    const { versions } = await ensureHostRootfs(release);
+    // Debian's version without its revision (26.1.5+dfsg1-9+deb13u1 → 26.1.5+dfsg1), as docker reports it.
+    const packaged = (pkg: string) => versions[pkg].replace(/-[^-]*$/, "");
+    const osRelease = (await ssh(hostA, "cat /etc/os-release")).stdout;
+    expect(osRelease).toContain(`\nVERSION_ID="${RELEASES[release].versionId}"\n`);
+    expect(osRelease).toContain(`\nVERSION_CODENAME=${release}\n`);
+    expect((await ssh(hostA, "cat /etc/debian_version")).stdout.trim()).toBe(versions.debian);
+    const docker = await ssh(hostA, "docker version --format '{{.Client.Version}} {{.Server.Version}}'");
+    expect(docker.stdout.trim()).toBe(`${packaged("docker.io")} ${packaged("docker.io")}`);
+    expect(packaged("docker.io").split(".")[0]).toBe(RELEASES[release].dockerMajor);
+    const caddy = await ssh(hostA, "caddy version");
+    expect(caddy.stdout.trim().split(" ")[0]).toBe(packaged("caddy"));
+    // Every process of the host runs from its root, none from the machine's /usr.
+    const roots = await hostA.exec('for p in /proc/[0-9]*; do readlink "$p/root"; done | sort -u');
+    expect(roots.stdout).toBe("/\n");
   },
   TEST_TIMEOUT_MS,
 );
@@ -184,6 +216,8 @@ test(
   "each host has its own /root and /tmp",
   async () => {
     const marker = `hcd-marker-${process.pid}-${Date.now()}`;
+    // exec() starts in the host's own /root, as an ssh session of root does.
+    expect(await hostA.exec("pwd")).toEqual({ stdout: "/root\n", stderr: "", code: 0 });
     expectSuccess(await hostA.exec(`echo a > /root/${marker} && echo a > /tmp/${marker}`));
     expectSuccess(await ssh(hostA, `test -f /root/${marker} && test -f /tmp/${marker}`));
 
@@ -219,6 +253,7 @@ test(
       authorizedKeys: [],
       hostKey: await generateTestHostKey(),
       dockerDataMiB: 64,
+      release,
     });
     const root = await small.exec(
       "df -Pm \"$(docker info --format '{{.DockerRootDir}}')\" | awk 'NR == 2 { print $2 }'",
@@ -227,4 +262,71 @@ test(
     await small.stop();
   },
   TEST_TIMEOUT_MS,
+);
+
+test(
+  "a host's disk: cloud-init's files at any path, kept by a reboot (tmpfs /tmp and /root are not); a new host starts clean",
+  async () => {
+    const spec = {
+      name: "hcd-test-d",
+      address: "fd5e:ee:0:4::1",
+      authorizedKeys: [],
+      hostKey: await generateTestHostKey(),
+      release,
+      files: [
+        { path: "/etc/hcd-test/seeded.conf", content: "seeded\n", permissions: "0600" },
+        { path: "/usr/local/lib/hcd-test/tool", content: "#!/bin/sh\necho tool\n", permissions: "0755" },
+        { path: "/var/lib/caddy/hcd-seeded", content: "", permissions: "0644" },
+      ],
+    };
+    const disk = await startSimHost(spec);
+    const seeded = await disk.exec(
+      "stat -c '%a %U %n' /etc/hcd-test/seeded.conf /usr/local/lib/hcd-test/tool && cat /etc/hcd-test/seeded.conf && /usr/local/lib/hcd-test/tool",
+    );
+    expect(seeded.stdout).toBe(
+      "600 root /etc/hcd-test/seeded.conf\n755 root /usr/local/lib/hcd-test/tool\nseeded\ntool\n",
+    );
+    // A directory made on the way to a file keeps the owner and mode the release gives it (caddy's home).
+    const { root } = await ensureHostRootfs(release);
+    const home = await stat(path.join(root, "var/lib/caddy"));
+    expect(home.uid).not.toBe(0);
+    expect((await disk.exec("stat -c '%u %a' /var/lib/caddy")).stdout).toBe(
+      `${home.uid} ${(home.mode & 0o7777).toString(8)}\n`,
+    );
+    expectSuccess(
+      await disk.exec(
+        "echo kept > /etc/hcd-written && echo kept > /var/tmp/hcd-written && echo gone > /tmp/hcd-written && echo gone > /root/hcd-written && docker network create hcd-kept",
+      ),
+    );
+
+    const mac = (await disk.exec("cat /sys/class/net/eth0/address")).stdout;
+    await disk.reboot();
+    // Its NIC keeps its MAC, as a VM's does: the machine's neighbour cache stays right.
+    expect((await disk.exec("cat /sys/class/net/eth0/address")).stdout).toBe(mac);
+    const after = await disk.exec(
+      "cat /etc/hcd-written /var/tmp/hcd-written; ls /tmp/hcd-written /root/hcd-written 2>&1; docker network ls --format '{{.Name}}' | grep hcd-",
+    );
+    expect(after.stdout).toBe(
+      "kept\nkept\nls: cannot access '/tmp/hcd-written': No such file or directory\n" +
+        "ls: cannot access '/root/hcd-written': No such file or directory\nhcd-kept\n",
+    );
+    // The release's root file system, shared by every host of it, is untouched.
+    expect(
+      ["etc/hcd-written", "etc/hcd-test", "var/tmp/hcd-written"].filter((f) =>
+        existsSync(path.join(root, f)),
+      ),
+    ).toEqual([]);
+
+    await disk.stop();
+    const fresh = await startSimHost({ ...spec, files: [] });
+    const clean = await fresh.exec(
+      "ls /etc/hcd-written /etc/hcd-test 2>&1; docker network ls --format '{{.Name}}' | grep -c hcd-",
+    );
+    expect(clean.stdout).toBe(
+      "ls: cannot access '/etc/hcd-written': No such file or directory\n" +
+        "ls: cannot access '/etc/hcd-test': No such file or directory\n0\n",
+    );
+    await fresh.stop();
+  },
+  2 * TEST_TIMEOUT_MS,
 );

@@ -1,14 +1,16 @@
 // A load balancer materialised by the emulator exactly as the hcloud provider asks for it, in front of
 // two simulated hosts, with real traffic through its IPv6. Needs root, haproxy and the machine lock.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { renderCloudInit } from "../../components/cloudInit";
 import { generateEd25519KeyPair } from "../../components/sshKeys";
 import { RunningEmulator } from "../../local/emulator/emulator";
 import { run } from "../../local/exec";
+import { buildHttpImage } from "../../local/images";
 import { SimHost } from "../../local/simhost";
 import { api, probe, startLbEmulator, waitForHealth } from "./lbSupport";
+import { TEST_HOST_IMAGE } from "../support/hostRelease";
 
 const PREFIX = "lbt";
 const APP_PORT = 8080;
@@ -20,10 +22,21 @@ let hosts: Map<string, SimHost>;
 const ids = { network: 0, lb: 0, a: 0, b: 0, certificate: 0 };
 let lbAddress = "";
 
-/** The app on a host: busybox httpd serving its own name and a health path on the app port. */
-const APP = (body: string) =>
-  `mkdir -p /tmp/www && echo ${body} >/tmp/www/index.html && echo ok >/tmp/www/healthz && ` +
-  `busybox httpd -p 0.0.0.0:${APP_PORT} -h /tmp/www`;
+const APP_IMAGE = "lbt/app:latest";
+/**
+ * The app on a host: busybox httpd serving the host's name and a health path on the app port, in the
+ * host's own network namespace (the host's system has no busybox: the image carries the machine's).
+ */
+const APP = `docker run -d --name app --network host ${APP_IMAGE}`;
+
+/** Builds the app's image on the host's engine, its site saying `body`. */
+async function buildApp(host: SimHost, body: string): Promise<void> {
+  const site = path.join(workDir, body);
+  await mkdir(site, { recursive: true });
+  await writeFile(path.join(site, "index.html"), `${body}\n`);
+  await writeFile(path.join(site, "healthz"), "ok\n");
+  await buildHttpImage(host, { tag: APP_IMAGE, siteDir: site, port: APP_PORT });
+}
 
 /** This test's namespaces, sorted: hosts "hcd-lbt<id>", load balancer "hcd-lbtl<id>", network "hcd-lbtn<id>". */
 const namespaces = async () =>
@@ -43,13 +56,15 @@ beforeAll(async () => {
       dns64Servers: [],
       tls: { issuer: "internal" },
     });
-    const body = { name, server_type: "cx23", image: "debian-12", location, user_data: userData };
+    const body = { name, server_type: "cx23", image: TEST_HOST_IMAGE, location, user_data: userData };
     const res = await api(emulator.endpoint, "POST", "/servers", {
       ...body,
       public_net: { enable_ipv4: false, enable_ipv6: true },
     });
     if (res.status !== 201) throw new Error(`server ${name}: ${JSON.stringify(res.body)}`);
-    await hosts.get(`${PREFIX}${res.body.server.id}`)!.exec(APP(name));
+    const host = hosts.get(`${PREFIX}${res.body.server.id}`)!;
+    await buildApp(host, name);
+    expect((await host.exec(APP)).code).toBe(0);
     return res.body.server.id as number;
   };
   [ids.a, ids.b] = [await server("host-a", "fsn1"), await server("host-b", "nbg1")];
@@ -118,7 +133,7 @@ test("traffic to the load balancer's IPv6 reaches both hosts, with no failed req
 }, 60_000);
 
 test("a host whose app stops answering is taken out by the health check; no request fails afterwards", async () => {
-  await hosts.get(`${PREFIX}${ids.b}`)!.exec("pkill -f 'busybox httpd'");
+  await hosts.get(`${PREFIX}${ids.b}`)!.exec("docker rm -f app");
   await waitForHealth(emulator.endpoint, ids.lb, { [ids.a]: "healthy", [ids.b]: "unhealthy" });
   const result = await probe(`http://[${lbAddress}]:80/`, 40);
   console.log(
@@ -126,7 +141,7 @@ test("a host whose app stops answering is taken out by the health check; no requ
   );
   expect([result.failed, result.bodies]).toEqual([0, { "host-a": 40 }]);
   // Back up: the next good check brings it back without any change through the API.
-  await hosts.get(`${PREFIX}${ids.b}`)!.exec(APP("host-b"));
+  await hosts.get(`${PREFIX}${ids.b}`)!.exec(APP);
   await waitForHealth(emulator.endpoint, ids.lb, { [ids.a]: "healthy", [ids.b]: "healthy" });
 }, 90_000);
 

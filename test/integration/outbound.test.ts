@@ -11,6 +11,7 @@ import { stopAllSimHosts } from "../../local/simhost";
 import { startResolver, TestResolver } from "./resolver";
 import { deliver, pushVariants, rollout, serviceSpec, setUpProxy } from "./serving";
 import { startTestHost, TestHost } from "./support";
+import { TEST_HOST_RELEASE } from "../support/hostRelease";
 
 const NAME = "outside.hcd.test";
 let registry: LocalRegistry;
@@ -47,8 +48,14 @@ beforeAll(async () => {
   deployer = await startDockerEngine({ name: "it-outbound", insecureRegistries: [registry.host] });
   host = await startTestHost("it-out", "fd5e:0:0:f6::1", [registry.host], { resolvers: [resolver.address] });
   const refs = await pushVariants(deployer, registry, "web", { v1: { version: "web v1" } });
+  const dbRefs = await pushVariants(deployer, registry, "db", { v1: { version: "db v1" } });
   await deliver(deployer, registry, host, "web", refs.v1);
-  for (const result of [await setUpProxy(host), await rollout(host, serviceSpec(host, "web", refs.v1))]) {
+  await deliver(deployer, registry, host, "db", dbRefs.v1);
+  for (const result of [
+    await setUpProxy(host),
+    await rollout(host, serviceSpec(host, "web", refs.v1)),
+    await rollout(host, serviceSpec(host, "db", dbRefs.v1, { hostPort: 8081 })),
+  ]) {
     if (result.code !== 0) throw new Error(result.stderr);
   }
 }, 300_000);
@@ -61,11 +68,30 @@ afterAll(async () => {
   await resolver?.stop();
 }, 120_000);
 
-test("the app's container has a ULA IPv6 address and the host's resolver", async () => {
+// Docker 20.10 (bookworm) cannot forward to IPv6 servers, so the app gets the host's resolvers; Docker 26
+// (trixie) forwards to them from its own resolver, which also answers the names of the host's apps.
+const dockerForwards = TEST_HOST_RELEASE === "trixie";
+
+test("the app's container has a ULA IPv6 address and a resolver that forwards to the host's", async () => {
   const addresses = await fromApp("ip -6 addr show scope global");
   expect(addresses.stdout).toMatch(/inet6 fd68:6364::[0-9a-f:]+\/64/);
   const resolv = await fromApp("cat /etc/resolv.conf");
-  expect(resolv.stdout).toBe(`nameserver ${resolver.address}\n`);
+  if (dockerForwards) {
+    expect(resolv.stdout).toMatch(/^nameserver 127\.0\.0\.11$/m);
+    expect(resolv.stdout).toContain(`ExtServers: [${resolver.address}]`);
+  } else {
+    expect(resolv.stdout).toBe(`nameserver ${resolver.address}\n`);
+  }
+});
+
+test(`another app on the host by its name: ${dockerForwards ? "answers" : "unknown on Docker 20.10"}`, async () => {
+  const result = await fromApp(`sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /bin/busybox nc -w 5 db 8080"`);
+  if (dockerForwards) {
+    expect(result.stdout.split("\r\n\r\n").pop()).toBe("db v1");
+  } else {
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toMatch(/bad address 'db'/);
+  }
 });
 
 test("a TCP connection by IPv6 address to a server outside the host", async () => {

@@ -78,7 +78,9 @@ export function startProbe(name: string, targets: ProbeTarget[], opts: ProbeOpti
       await Promise.all([...inFlight]);
       const end = Date.now();
       const gap = Math.max(...targets.map((_, i) => Math.max(longestGap[i], end - lastSuccess[i])));
-      process.stderr.write(`probe: ${name}: sent ${sent}, failed ${failed}, longest gap ${gap} ms\n`);
+      // The first failure says who answered what: enough to tell a flake from a dropped request in CI.
+      const first = failures.length > 0 ? `; first failure: ${failures[0]}` : "";
+      process.stderr.write(`probe: ${name}: sent ${sent}, failed ${failed}, longest gap ${gap} ms${first}\n`);
       return { sent, failed, longestGapMs: gap, failures };
     },
   };
@@ -99,10 +101,20 @@ function send(target: ProbeTarget, timeoutMs: number): Promise<string | undefine
   };
   return new Promise((resolve) => {
     const req = (https ? httpsRequest : httpRequest)(options, (res) => {
-      res.resume();
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk).length);
       res.on("end", () => {
         const status = res.statusCode ?? 0;
-        resolve(status >= 200 && status < 400 ? undefined : `HTTP ${status}`);
+        if (status >= 200 && status < 400) return resolve(undefined);
+        // Who answered (the host's Caddy, a load balancer) and how: what tells one failure from another.
+        const server = res.headers.server ? ` from ${res.headers.server}` : "";
+        const text = body
+          .replace(/<[^>]*>/g, " ")
+          .replace(/\s+/g, " ")
+          .trim()
+          .slice(0, 80);
+        resolve(`HTTP ${status}${server}${text ? `: ${text}` : ""}`);
       });
       res.on("error", (err) => resolve(err.message));
     });

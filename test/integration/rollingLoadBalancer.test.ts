@@ -10,6 +10,7 @@ import { api, probe, startLbEmulator, waitForHealth } from "./lbSupport";
 import { startProbe } from "./probe";
 import { rollout, serviceSpec, setUpProxy } from "./serving";
 import { deployerKey, releaseOnHost, TestHost } from "./support";
+import { TEST_HOST_IMAGE } from "../support/hostRelease";
 
 const PREFIX = "lbr";
 const PORT = 8080;
@@ -28,7 +29,7 @@ async function server(name: string, location: string, sshKeyId: number): Promise
   const res = await api(emulator.endpoint, "POST", "/servers", {
     name,
     server_type: "cx23",
-    image: "debian-12",
+    image: TEST_HOST_IMAGE,
     location,
     user_data: userData,
     ssh_keys: [sshKeyId],

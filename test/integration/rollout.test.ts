@@ -1,7 +1,7 @@
 // Rollouts behind the host proxy on a simulated IPv6-only host, with the very scripts `pulumi up` runs:
 // no request fails across a redeploy, a rollback and a slow-starting version; an unhealthy version never
 // takes traffic; a request in flight finishes before its version stops. Needs root and setup-machine.sh.
-import { APP_NETWORK } from "../../components/shell/prelude";
+import { APP_NETWORK, hostTagOf } from "../../components/shell/prelude";
 import { DockerEngine, startDockerEngine } from "../../local/dockerd";
 import { delay, run } from "../../local/exec";
 import { LocalRegistry, startRegistry } from "../../local/registry";
@@ -127,7 +127,15 @@ test("an unhealthy version never takes traffic; the old one keeps serving", asyn
 
 test("the drain is bounded: after drainSeconds the old version stops with what it still has", async () => {
   await rollout(host, spec(refs.v1));
-  const slow = viaProxy(host, 8080, "/cgi-bin/slow");
+  // 8 s: far longer than the rollout takes to reach the end of its drain, even on a loaded machine; curl
+  // waits longer still, so only the stop can keep it from the full answer.
+  const slow = run(
+    "curl",
+    ["-sS", "-g", "--max-time", "30", `http://[${host.address}]:8080/cgi-bin/slow?8`],
+    {
+      check: false,
+    },
+  ).then((r) => r.stdout);
   await delay(300);
   const result = await rollout(host, { ...spec(refs.v2), drainSeconds: 1 });
   expect([result.code, result.stderr]).toEqual([0, ""]);
@@ -180,4 +188,51 @@ test("removal: only the deployment that runs the container takes it and its rout
   expect(
     (await run("curl", ["-sg", "--max-time", "2", `http://[${host.address}]:8080/`], { check: false })).code,
   ).toBe(7);
+});
+
+test("an app named like the start of another container's ID: its rollouts and removal leave that container alone", async () => {
+  // Docker takes a name it does not know as an ID prefix; a bystander whose ID starts with a letter
+  // gives an app name (4 hex digits, so a valid app name) that such a lookup would resolve to it.
+  let bystander = "";
+  for (let i = 0; !/^[a-f]/.test(bystander); i++) {
+    if (bystander) await host.sim.exec(`docker rm -f ${bystander}`);
+    const started = await host.sim.exec(`docker run -d --name bystander-${i} ${hostTagOf("web", refs.v1)}`);
+    expect([started.code, started.stderr]).toEqual([0, ""]);
+    bystander = started.stdout.trim();
+  }
+  const app = bystander.slice(0, 4);
+  expect(
+    (await host.sim.exec(`docker tag ${hostTagOf("web", refs.v2)} ${hostTagOf(app, refs.v2)}`)).code,
+  ).toBe(0);
+  const bystanderRunning = async () =>
+    (await host.sim.exec(`docker inspect --format '{{.State.Running}}' ${bystander}`)).stdout.trim();
+  for (const strategy of ["recreate", "overlap"] as const) {
+    const named = serviceSpec(host, app, refs.v2, { hostPort: 8090, strategy });
+    const first = await rollout(host, named);
+    expect([strategy, first.code, first.stderr]).toEqual([strategy, 0, ""]);
+    expect(await viaProxy(host, 8090)).toBe("web v2");
+    expect(await bystanderRunning()).toBe("true");
+    const removed = await rollout(host, named, "", "delete");
+    expect([removed.code, removed.stderr]).toEqual([0, ""]);
+    expect(removed.stdout).toContain("removed, with its proxy route");
+    expect(await bystanderRunning()).toBe("true");
+  }
+  await host.sim.exec(`docker rm -f ${bystander}`);
+});
+
+test("a hostPort removed from the config: the route goes, the running container stays", async () => {
+  const routed = await rollout(host, spec(refs.v1));
+  expect([routed.code, routed.stderr]).toEqual([0, ""]);
+  const id = async () => (await host.sim.exec("docker inspect --format '{{.Id}}' web")).stdout.trim();
+  const before = await id();
+  const unrouted = await rollout(host, { ...spec(refs.v1), hostPort: undefined }, "", "update");
+  expect([unrouted.code, unrouted.stderr]).toEqual([0, ""]);
+  expect(unrouted.stdout).toMatch(/revision \S+ already running; its proxy route was updated\n$/);
+  expect(await id()).toBe(before);
+  expect(await proxyAdmin(host, "/config/apps/http/servers")).toBe("{}\n");
+  expect(
+    (await run("curl", ["-sg", "--max-time", "2", `http://[${host.address}]:8080/`], { check: false })).code,
+  ).toBe(7);
+  const removed = await rollout(host, { ...spec(refs.v1), hostPort: undefined }, "", "delete");
+  expect([removed.code, removed.stderr]).toEqual([0, ""]);
 });

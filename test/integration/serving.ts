@@ -4,14 +4,16 @@ import { ProxyTls } from "../../components/shell/caddy";
 import { overSshScript, SCRIPT_VARIABLE, scriptCommandLine } from "../../components/shell/deployerCommand";
 import { hostTagOf, PROXY } from "../../components/shell/prelude";
 import { hostSetupScript } from "../../components/shell/proxy";
+import { registryPullDeliveryScript } from "../../components/shell/registryPull";
 import { rolloutRemoveScript, rolloutScript } from "../../components/shell/rollout";
 import { ServiceSpec } from "../../components/shell/service";
 import { tarballDeliveryScript } from "../../components/shell/tarball";
-import { DockerEngine } from "../../local/dockerd";
+import { DockerEngine, startDockerEngine } from "../../local/dockerd";
 import { run, RunResult } from "../../local/exec";
 import { buildHttpImage, HttpImageOptions, pushImage } from "../../local/images";
-import { LocalRegistry } from "../../local/registry";
-import { deployerKey, repoDigestOf, runOnDeployer, TestHost } from "./support";
+import { LocalRegistry, startRegistry } from "../../local/registry";
+import { stopAllSimHosts } from "../../local/simhost";
+import { deployerKey, repoDigestOf, runOnDeployer, startTestHost, TestHost } from "./support";
 
 /** Runs a deployer script the way the command provider runs a local.Command with it in its environment. */
 export function runCommand(
@@ -78,6 +80,39 @@ export function serviceSpec(host: TestHost, app: string, ref: string, overrides:
   return spec;
 }
 
+/** What a serving test runs against: a registry, a deployer engine, one host trusting the registry. */
+export interface ServingRig {
+  readonly registry: LocalRegistry;
+  readonly deployer: DockerEngine;
+  readonly host: TestHost;
+  /** Per variant of the app: its digest reference, already delivered to the host. */
+  readonly refs: Record<string, string>;
+}
+
+/** Starts a rig and puts every variant of `app` on its host (by tarball delivery). */
+export async function startServingRig(
+  app: string,
+  host: { name: string; address: string },
+  variants: Record<string, Omit<HttpImageOptions, "tag">>,
+): Promise<ServingRig> {
+  const registry = await startRegistry();
+  const deployer = await startDockerEngine({
+    name: `${host.name}-deployer`,
+    insecureRegistries: [registry.host],
+  });
+  const testHost = await startTestHost(host.name, host.address, [registry.host]);
+  const refs = await pushVariants(deployer, registry, app, variants);
+  for (const ref of Object.values(refs)) await deliver(deployer, registry, testHost, app, ref);
+  return { registry, deployer, host: testHost, refs };
+}
+
+/** Stops what startServingRig started, also after it failed halfway (every simulated host goes). */
+export async function stopServingRig(rig: Partial<ServingRig> | undefined): Promise<void> {
+  await stopAllSimHosts();
+  await rig?.deployer?.stop();
+  await rig?.registry?.stop();
+}
+
 /** Builds, pushes and returns the digest reference of each variant of an app's image. */
 export async function pushVariants(
   engine: DockerEngine,
@@ -111,6 +146,26 @@ export async function deliver(
   });
   const result = await runOnDeployer(engine, script, `${deployerKey.privateKey}\n`);
   if (result.code !== 0) throw new Error(`delivery of ${ref} failed: ${result.stderr}`);
+}
+
+/** Puts an image on the host with the registry delivery (the host pulls it); fails the test when it does not. */
+export async function deliverByPull(
+  engine: DockerEngine,
+  registry: LocalRegistry,
+  host: TestHost,
+  app: string,
+  ref: string,
+) {
+  const script = registryPullDeliveryScript({
+    app,
+    hostName: host.sim.name,
+    hostTag: hostTagOf(app, ref),
+    imageRef: ref,
+    registry: { server: registry.host, username: registry.user },
+    target: host.target,
+  });
+  const result = await runOnDeployer(engine, script, `${deployerKey.privateKey}\n${registry.password}\n`);
+  if (result.code !== 0) throw new Error(`registry delivery of ${ref} failed: ${result.stderr}`);
 }
 
 /** A call to the host proxy's admin API, as root on the host. */

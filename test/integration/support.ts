@@ -5,11 +5,12 @@ import { hostTagOf } from "../../components/shell/prelude";
 import { knownHostsLine } from "../../components/shell/ssh";
 import { tarballDeliveryScript } from "../../components/shell/tarball";
 import { generateEd25519KeyPair } from "../../components/sshKeys";
-import { DockerEngine, HARNESS_STATE_ROOT } from "../../local/dockerd";
+import { DockerEngine } from "../../local/dockerd";
 import { run, RunResult } from "../../local/exec";
 import { HARNESS_BRIDGE } from "../../local/hostNetwork";
 import { buildHttpImage } from "../../local/images";
 import { SimHost, SimHostSpec, startSimHost } from "../../local/simhost";
+import { TEST_HOST_RELEASE } from "../support/hostRelease";
 
 /** The deployer's key pair, generated the way the program generates host keys. */
 export const deployerKey = generateEd25519KeyPair("deployer@integration");
@@ -22,12 +23,15 @@ export interface TestHost {
   readonly target: { address: string; port: number; user: string; hostKey: string };
 }
 
-/** A simulated host whose sshd runs with a host key from generateEd25519KeyPair, like a real one. */
+/**
+ * A simulated host whose sshd runs with a host key from generateEd25519KeyPair, like a real one; it boots
+ * TEST_HOST_RELEASE unless `extra` names a release.
+ */
 export async function startTestHost(
   name: string,
   address: string,
   insecureRegistries: string[],
-  extra: Pick<SimHostSpec, "dockerDataMiB" | "resolvers"> = {},
+  extra: Pick<SimHostSpec, "dockerDataMiB" | "resolvers" | "architecture" | "release"> = {},
 ): Promise<TestHost> {
   const hostKey = generateEd25519KeyPair(`${name}-integration`);
   const sim = await startSimHost({
@@ -36,6 +40,7 @@ export async function startTestHost(
     authorizedKeys: [deployerKey.publicKey],
     hostKey,
     insecureRegistries,
+    release: TEST_HOST_RELEASE,
     ...extra,
   });
   return {
@@ -197,7 +202,7 @@ export class LayeredImages {
 
 /** The host's own Docker engine, reached from the deployer's namespace (to put test images there). */
 export function hostEngine(host: TestHost): { dockerHost: string } {
-  return { dockerHost: `unix://${path.join(HARNESS_STATE_ROOT, "hosts", host.sim.name, "docker.sock")}` };
+  return { dockerHost: host.sim.dockerHost };
 }
 
 /** Builds an HTTP test image on the host's engine and tags it as a delivery would; returns the tag. */

@@ -6,19 +6,19 @@ import { requireServer } from "../lookups";
 import { RequestContext, Route, idParam } from "../router";
 import { ServerRecord } from "../state";
 
-type Effect = (server: ServerRecord, context: RequestContext) => void;
+type Effect = (server: ServerRecord, context: RequestContext) => unknown;
 
 /** `POST /servers/{id}/actions/<name>` → 201 `{"action": …}`; bodies are optional (hcloud-go sends none). */
 function serverAction(name: string, command: string, effect: Effect): Route {
   return {
     method: "POST",
     pattern: `/servers/:id/actions/${name}`,
-    handler: (context) => {
+    handler: async (context) => {
       const server = requireServer(context.store.state, idParam(context));
       if (server.status === "initializing") {
         throw new ApiError(423, "locked", `server ${server.id} is still being created`);
       }
-      effect(server, context);
+      await effect(server, context);
       const action = recordAction(context.store, command, [{ id: server.id, type: "server" }]);
       return { status: 201, body: { action: renderAction(action) } };
     },
@@ -61,12 +61,20 @@ const changeType: Effect = (server, context) => {
   server.status = "running";
 };
 
-// Power actions only change the reported status; the simulated host keeps running throughout.
+/** A reboot or a reset: the machine behind the server goes through a power cut and boots again. */
+const restart: Effect = async (server, { hosts }) => {
+  await hosts.reboot(server.id);
+  server.status = "running";
+};
+
+// Power on and off only change the reported status (the simulated host keeps running); reboot and reset
+// boot the host again, finished when it answers.
 export const serverActionRoutes: Route[] = [
   serverAction("poweron", "start_server", (server) => (server.status = "running")),
   serverAction("poweroff", "stop_server", (server) => (server.status = "off")),
   serverAction("shutdown", "shutdown_server", (server) => (server.status = "off")),
-  serverAction("reset", "reset_server", (server) => (server.status = "running")),
+  serverAction("reboot", "reboot_server", restart),
+  serverAction("reset", "reset_server", restart),
   serverAction("change_protection", "change_protection", changeProtection),
   serverAction("change_type", "change_server_type", changeType),
   serverAction("enable_backup", "enable_backup", (server) => (server.backupWindow = "22-02")),

@@ -93,11 +93,11 @@ describe("HetznerHost with only the required args", () => {
     expect(ports).toEqual(["22", undefined]);
   });
 
-  test("defaults: cx23 in nbg1, debian-12, labelled with the host name only", () => {
+  test("defaults: cx23 in nbg1, debian-13, labelled with the host name only", () => {
     expect(run.named("edge-server").inputs).toMatchObject({
       name: "edge-test",
       serverType: "cx23",
-      image: "debian-12",
+      image: "debian-13",
       location: "nbg1",
       sshKeys: ["key-7"],
       publicNets: [{ ipv4Enabled: false, ipv6Enabled: true, ipv6: expect.any(Number) }],

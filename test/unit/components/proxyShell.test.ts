@@ -117,14 +117,16 @@ describe("the rollout", () => {
   const script = rolloutScript(spec);
 
   test("runs the app on the apps' network with a fixed address and publishes no port", () => {
-    expect(script).toContain('docker run -d --name "$app-next" --ip "$ip" --network hcloud-deploy --restart');
+    expect(script).toContain(
+      `docker run -d --name "$app-next" --ip "$ip" --network hcloud-deploy --network-alias 'web' --restart`,
+    );
     expect(script).not.toMatch(/docker run[^\n]*( -p |--publish)/);
   });
 
   test("switches only after the candidate passed its check, then drains, then stops the old version", () => {
     const steps = [
       'docker run -d --name "$app-next"',
-      'healthy "http://$new/healthz" 60 "$app-next"',
+      'healthy "$new" 60 "$app-next"',
       'locked apply_config "$new" ${old:+"$old"}',
       'drain "$old" 30',
       'locked apply_config "$new" ||',
@@ -138,6 +140,40 @@ describe("the rollout", () => {
       expect([step, at >= from]).toEqual([step, true]);
       from = at;
     }
+  });
+
+  test.each([
+    [
+      "http (the default) GETs the path on the container's address",
+      spec.health,
+      `code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$1/healthz" || true)`,
+      "GET /healthz on port 8080",
+    ],
+    [
+      "tcp connects to the app port",
+      { type: "tcp" as const, timeoutSeconds: 30, intervalSeconds: 1 },
+      `timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "\${1%:*}" "\${1##*:}" 2>/dev/null && return 0`,
+      "TCP connection to port 8080",
+    ],
+    [
+      "command runs inside the new container",
+      {
+        type: "command" as const,
+        command: ["pg_isready", "-U", "app's"],
+        timeoutSeconds: 30,
+        intervalSeconds: 1,
+      },
+      `out=$(timeout 5 docker exec "$2" 'pg_isready' '-U' 'app'\\''s' 2>&1) && return 0`,
+      "command pg_isready -U app's in the container",
+    ],
+  ])("health check: %s", (_, health, attempt, text) => {
+    const checked = rolloutScript({ ...spec, health });
+    expect(checked).toContain(attempt);
+    expect(checked).toContain(
+      `fail "health check ${text} did not pass within ${health.timeoutSeconds}s ($last)`,
+    );
+    // Only an http check is tried again through the proxy.
+    expect(checked.includes('healthy "127.0.0.1:80" 15 "$app-next"')).toBe(health === spec.health);
   });
 
   test("keeps today's message for a version that fails its check", () => {

@@ -49,6 +49,7 @@ describe("reportScript", () => {
         availableKiB: 700000,
         images: "12.5MB",
       },
+      volumes: [],
       proxy: null,
     });
     expect(host.calls()).toContain("docker ps -aq --no-trunc --filter label=hcloud-deploy.app");

@@ -79,16 +79,27 @@ describe("Service with only a port", () => {
     });
   });
 
-  test("defaults: the proxy on the same port, 256m, 1 CPU, unless-stopped, GET / within 60 s, 30 s drain", () => {
+  test("defaults: no proxy route (the apps' network only), 256m, 1 CPU, unless-stopped, GET / within 60 s", () => {
     const text = rollout(run);
     expect(text).toContain("--restart 'unless-stopped' --init");
     expect(text).toContain("--memory '256m' --cpus '1'");
     expect(text).toContain(`image='hcloud-deploy/api:${HEX}'`);
     expect(text).toContain("health check GET / on port 3000 did not pass within 60s");
-    expect(text).toContain('drain "$old" 30');
-    expect(text).toContain("serving on port 3000 through the proxy");
+    expect(text).toContain("apply_config() { remove_config; }\ndrain() { :; }\n");
+    expect(text).not.toContain("listen");
+    expect(text).toContain("running, reached on the apps' network as api:3000 (no proxy route)");
     expect(hostScriptOf(script(run), "delete")).toContain('if [ "$instance" != \'');
-    expect(run.url).toBe(`http://[${TARGET.address}]:3000/`);
+    expect(run.url).toBe("api:3000");
+  });
+
+  test("with a hostPort: the proxy serves it there, checked through the proxy, with a 30 s drain", async () => {
+    const routed = await runService({ port: 3000, hostPort: 3000 });
+    const text = rollout(routed);
+    expect(text).toContain(`"listen":[":3000"]`);
+    expect(text).toContain('drain "$old" 30');
+    expect(text).toContain("health check GET / through the proxy on port 3000 failed");
+    expect(text).toContain("serving on port 3000 through the proxy");
+    expect(routed.url).toBe(`http://[${TARGET.address}]:3000/`);
   });
 
   test("triggers: digest, container settings hash, server", () => {

@@ -1,11 +1,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { overSshScript } from "../../../components/shell/deployerCommand";
+import { imageIndexScript } from "../../../components/shell/imageIndex";
 import { logsScript } from "../../../components/shell/logs";
 import { packFunction } from "../../../components/shell/pack";
 import { hostSetupScript } from "../../../components/shell/proxy";
 import { pruneScript } from "../../../components/shell/prune";
 import { readinessScript } from "../../../components/shell/readiness";
+import { releaseScript } from "../../../components/shell/release";
 import { registryPullDeliveryScript, registryPullScript } from "../../../components/shell/registryPull";
 import { overSsh, reportScript } from "../../../components/shell/report";
 import { rolloutRemoveScript, rolloutScript } from "../../../components/shell/rollout";
@@ -19,6 +21,7 @@ import {
   tagScript,
 } from "../../../components/shell/stages";
 import { tarballDeliveryScript } from "../../../components/shell/tarball";
+import { mountVolumeScript, unmountVolumeScript } from "../../../components/shell/volumes";
 import { hostTag, image, ref, spec } from "../support/shellFixtures";
 import { generateEd25519KeyPair } from "../../../components/sshKeys";
 import { CheckedScript, describeFinding, Finding, hostScriptsIn, shellcheck } from "../support/shellcheck";
@@ -50,6 +53,13 @@ const hosts = [
   { hostName: "web-2", target: other },
 ];
 const delivery = { app: "web", hostTag, imageRef: ref, registry };
+const hetznerVolume = {
+  app: "db",
+  hostName: "web-1",
+  volume: { name: "data" },
+  volumeId: "4711",
+  sizeGb: 20,
+};
 const withDomains = { ...spec, domains: ["shop.example.com", "example.com"] };
 const checks = [
   { app: "web", port: 80, path: "/healthz" },
@@ -93,11 +103,70 @@ const variants: Variant[] = [
     leaveFailuresToHosts: true,
   }),
   variant("", "sh", registryPullScript, { ...image, ...delivery }),
+  variant("https", "bash", imageIndexScript, {
+    app: "web",
+    indexTag: "ghcr.io/o/web:abc1234-dev",
+    manifests: [ref, ref.replace(/.$/, "0")],
+    registry,
+    insecure: false,
+  }),
+  variant("insecure", "bash", imageIndexScript, {
+    app: "web",
+    indexTag: "registry.hcd.test:5000/local/web:abc1234-local",
+    manifests: [ref],
+    registry,
+    insecure: true,
+  }),
   variant("", "bash", registryPullDeliveryScript, { ...image, ...delivery, target }),
   variant("create", "sh", rolloutScript, spec),
   variant("update", "sh", rolloutScript, spec, "update"),
   variant("create, domains", "sh", rolloutScript, withDomains),
   variant("update, domains", "sh", rolloutScript, withDomains, "update"),
+  variant("tcp check", "sh", rolloutScript, {
+    ...spec,
+    health: { type: "tcp", timeoutSeconds: 30, intervalSeconds: 1 },
+  }),
+  variant("command check", "sh", rolloutScript, {
+    ...spec,
+    health: { type: "command", command: ["pg_isready", "-U", "app"], timeoutSeconds: 30, intervalSeconds: 1 },
+  }),
+  variant("recreate, volumes", "sh", rolloutScript, {
+    ...spec,
+    strategy: "recreate",
+    volumes: [
+      { name: "data", path: "/var/lib/postgresql/data" },
+      { name: "logs", path: "/logs" },
+    ],
+  }),
+  variant("overlap, volumes", "sh", rolloutScript, { ...spec, volumes: [{ name: "data", path: "/data" }] }),
+  variant("no route, recreate", "sh", rolloutScript, { ...spec, hostPort: undefined, strategy: "recreate" }),
+  variant("recreate, tcp check", "sh", rolloutScript, {
+    ...spec,
+    strategy: "recreate",
+    health: { type: "tcp", timeoutSeconds: 30, intervalSeconds: 1 },
+  }),
+  variant("", "sh", mountVolumeScript, hetznerVolume),
+  variant("kept", "sh", unmountVolumeScript, { ...hetznerVolume, kept: true }),
+  variant("deleted", "sh", unmountVolumeScript, { ...hetznerVolume, kept: false }),
+  variant("volumes", "sh", releaseScript, {
+    app: "api",
+    hostName: "web-1",
+    image: hostTag,
+    command: ["./migrate", "up"],
+    timeoutSeconds: 300,
+    memory: "256m",
+    cpus: 1,
+    volumes: [{ name: "data", path: "/data" }],
+  }),
+  variant("", "sh", releaseScript, {
+    app: "api",
+    hostName: "web-1",
+    image: hostTag,
+    command: ["sh", "-c", "echo $HOME `id`; ./migrate up"],
+    timeoutSeconds: 300,
+    memory: "256m",
+    cpus: 1,
+  }),
   variant("", "sh", rolloutRemoveScript, spec),
   variant("domains", "sh", rolloutRemoveScript, withDomains),
   variant("acme, email", "sh", hostSetupScript, "web-1", { issuer: "acme", email: "ops@example.com" }),

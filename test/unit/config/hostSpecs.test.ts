@@ -16,8 +16,15 @@ const host = (over: Partial<HostConfig> = {}): HostConfig => ({
 const recorded = (serverType: string, image: string, generation: number): PreviousDeployment => ({
   hostSpecs: { "web-1": { serverType, image, generation } },
   serverIds: { "web-1": "42" },
+  volumeSizes: {},
+  servedPorts: {},
 });
-const legacy: PreviousDeployment = { hostSpecs: {}, serverIds: { "web-1": "42" } };
+const legacy: PreviousDeployment = {
+  hostSpecs: {},
+  serverIds: { "web-1": "42" },
+  volumeSizes: {},
+  servedPorts: {},
+};
 
 describe("planHost: what server a host gets", () => {
   test.each<[string, Partial<HostConfig>, PreviousDeployment, object]>([
@@ -27,7 +34,7 @@ describe("planHost: what server a host gets", () => {
       NO_PREVIOUS_DEPLOYMENT,
       {
         serverType: "cx23",
-        image: "debian-12",
+        image: "debian-13",
         serverTypeOrigin: "default",
         imageOrigin: "default",
         orders: true,
@@ -61,7 +68,7 @@ describe("planHost: what server a host gets", () => {
       "a generation bump moves an unnamed host to today's defaults",
       { generation: 2 },
       recorded("cx22", "debian-12", 1),
-      { serverType: "cx23", image: "debian-12", generation: 2, serverTypeOrigin: "default", orders: true },
+      { serverType: "cx23", image: "debian-13", generation: 2, serverTypeOrigin: "default", orders: true },
     ],
     [
       "a type the stack names wins, and a change of it is a rescale that orders the type",

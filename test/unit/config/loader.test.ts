@@ -74,21 +74,26 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
       hostPort: 80,
       domains: [],
       rollout: { hostsAtOnce: 1, drainSeconds: 30 },
+      strategy: "overlap",
+      volumes: [],
       env: {},
       secretEnv: [],
       memory: "256m",
       cpus: 1,
       restart: "unless-stopped",
       health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 },
+      after: [],
     });
     expect("loadBalancer" in config.apps[0]).toBe(false);
     expect(config.apps[1].source).toEqual({ kind: "prebuilt", ref: digestRef("api") });
-    expect(config.apps[1].hostPort).toBe(3000);
+    // Neither hostPort nor domains: no route (a load balancer would default it to the port).
+    expect(config.apps[1].hostPort).toBeUndefined();
     expect(config.registry).toEqual({
       server: "ghcr.io",
       namespace: "example-org",
       username: "bot",
       ipv6: false,
+      insecure: false,
     });
     expect(config.hostReplacement).toBe("on-generation");
     expect(config.readinessTimeoutSeconds).toBe(600);
@@ -127,6 +132,64 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
       ["api.example.com"],
     ]);
     expect(config.tls).toEqual({ issuer: "internal", email: "ops@example.com" });
+  });
+
+  test.each<[string, Record<string, unknown>, object]>([
+    [
+      "http by default, without a type key",
+      { path: "/ready" },
+      { path: "/ready", timeoutSeconds: 60, intervalSeconds: 2 },
+    ],
+    [
+      "tcp: the app port accepts",
+      { type: "tcp", timeoutSeconds: 30 },
+      { type: "tcp", timeoutSeconds: 30, intervalSeconds: 2 },
+    ],
+    [
+      "command: run inside the container",
+      { type: "command", command: ["pg_isready", "-U", "app"], intervalSeconds: 5 },
+      { type: "command", command: ["pg_isready", "-U", "app"], timeoutSeconds: 60, intervalSeconds: 5 },
+    ],
+  ])("health check %s", (_, health, expected) => {
+    const raw = validRaw();
+    (raw.apps as Record<string, unknown>[])[0].health = health;
+    expect(parseConfig("dev", raw, validSecrets).apps[0].health).toEqual(expected);
+  });
+
+  test("after: the apps named, listed before; default none", () => {
+    const raw = validRaw();
+    raw.apps[1].after = ["web"];
+    expect(parseConfig("dev", raw, validSecrets).apps.map((a) => a.after)).toEqual([[], ["web"]]);
+  });
+
+  test("release: the command, and its timeout's default", () => {
+    const raw = validRaw();
+    (raw.apps as Record<string, unknown>[])[0].release = { command: ["./migrate", "up"] };
+    expect(parseConfig("dev", raw, validSecrets).apps[0].release).toEqual({
+      command: ["./migrate", "up"],
+      timeoutSeconds: 300,
+    });
+    expect(parseConfig("dev", validRaw(), validSecrets).apps[0]).not.toHaveProperty("release");
+  });
+
+  test.each<[string, Record<string, unknown>, object]>([
+    ["no volumes: overlap, no volumes", {}, { strategy: "overlap", volumes: [] }],
+    [
+      "volumes: recreate by default",
+      { volumes: [{ name: "data", path: "/var/lib/app" }] },
+      { strategy: "recreate", volumes: [{ name: "data", path: "/var/lib/app" }] },
+    ],
+    [
+      "overlap on volumes the app says it can share",
+      { volumes: [{ name: "cache", path: "/cache" }], strategy: "overlap", allowConcurrentWriters: true },
+      { strategy: "overlap", volumes: [{ name: "cache", path: "/cache" }] },
+    ],
+    ["recreate without volumes", { strategy: "recreate" }, { strategy: "recreate", volumes: [] }],
+  ])("volumes and strategy: %s", (_, fields, expected) => {
+    const raw = validRaw();
+    Object.assign((raw.apps as Record<string, unknown>[])[0], fields);
+    const app = parseConfig("dev", raw, validSecrets).apps[0];
+    expect({ strategy: app.strategy, volumes: app.volumes }).toEqual(expected);
   });
 
   test("an image pin overrides the build", () => {
@@ -299,6 +362,128 @@ const invalid: [string, Mutation, string][] = [
     "health path without slash",
     (r) => (r.apps[0].health = { path: "healthz" }),
     'hcloud-deploy:apps[0].health.path: "healthz" is not an absolute URL path',
+  ],
+  [
+    "unknown health check type",
+    (r) => (r.apps[0].health = { type: "grpc" }),
+    'hcloud-deploy:apps[0].health.type: "grpc" is not one of "http", "tcp", "command"',
+  ],
+  [
+    "command check without a command",
+    (r) => (r.apps[0].health = { type: "command", command: [] }),
+    'hcloud-deploy:apps[0].health.command: must name a program, e.g. ["pg_isready", "-U", "postgres"]',
+  ],
+  [
+    "a path on a tcp check",
+    (r) => (r.apps[0].health = { type: "tcp", path: "/" }),
+    'hcloud-deploy:apps[0].health: unknown field "path"',
+  ],
+  [
+    "an empty release command",
+    (r) => (r.apps[0].release = { command: [] }),
+    'hcloud-deploy:apps[0].release.command: must name a program, e.g. ["./migrate", "up"]',
+  ],
+  [
+    "after: an app listed later (its rollouts could not come first)",
+    (r) => (r.apps[0].after = ["api"]),
+    'hcloud-deploy:apps[0].after: "api" is not an app listed before "web" in hcloud-deploy:apps',
+  ],
+  [
+    "after: an app that does not exist",
+    (r) => (r.apps[1].after = ["db"]),
+    'hcloud-deploy:apps[1].after: "db" is not an app listed before "api" in hcloud-deploy:apps',
+  ],
+  [
+    "after: itself",
+    (r) => (r.apps[1].after = ["api"]),
+    'hcloud-deploy:apps[1].after: "api" is not an app listed before "api" in hcloud-deploy:apps',
+  ],
+  ["after: not a list of names", (r) => (r.apps[1].after = "web"), "hcloud-deploy:apps[1].after:"],
+  [
+    "a release timeout of 0",
+    (r) => (r.apps[0].release = { command: ["./migrate"], timeoutSeconds: 0 }),
+    "hcloud-deploy:apps[0].release.timeoutSeconds: 0 is out of range (1-86400)",
+  ],
+  [
+    "two volumes on one path",
+    (r) =>
+      (r.apps[0].volumes = [
+        { name: "a", path: "/data" },
+        { name: "b", path: "/data" },
+      ]),
+    'hcloud-deploy:apps[0].volumes[1]: duplicate volume path "/data"',
+  ],
+  [
+    "two volumes of one name",
+    (r) =>
+      (r.apps[0].volumes = [
+        { name: "data", path: "/a" },
+        { name: "data", path: "/b" },
+      ]),
+    'hcloud-deploy:apps[0].volumes[1]: duplicate volume name "data"',
+  ],
+  [
+    "a volume path that is not absolute",
+    (r) => (r.apps[0].volumes = [{ name: "data", path: "data" }]),
+    'hcloud-deploy:apps[0].volumes[0].path: "data" is not an absolute path inside the container, such as /var/lib/app',
+  ],
+  [
+    "a volume path with ..",
+    (r) => (r.apps[0].volumes = [{ name: "data", path: "/srv/../etc" }]),
+    "hcloud-deploy:apps[0].volumes[0].path: must not contain . or .. segments",
+  ],
+  [
+    "a volume path of / ",
+    (r) => (r.apps[0].volumes = [{ name: "data", path: "/" }]),
+    'hcloud-deploy:apps[0].volumes[0].path: "/" is not an absolute path inside the container, such as /var/lib/app',
+  ],
+  [
+    "a volume name with capitals",
+    (r) => (r.apps[0].volumes = [{ name: "Data", path: "/data" }]),
+    'hcloud-deploy:apps[0].volumes[0].name: "Data" is not a lowercase name of at most 31 characters starting with a letter',
+  ],
+  [
+    "a volume smaller than Hetzner's minimum",
+    (r) => (r.apps[0].volumes = [{ name: "data", path: "/data", size: 9 }]),
+    "hcloud-deploy:apps[0].volumes[0].size: 9 is out of range (10-10240)",
+  ],
+  [
+    "a volume larger than Hetzner's maximum",
+    (r) => (r.apps[0].volumes = [{ name: "data", path: "/data", size: 10241 }]),
+    "hcloud-deploy:apps[0].volumes[0].size: 10241 is out of range (10-10240)",
+  ],
+  [
+    "a Hetzner Volume on an app with several hosts",
+    (r) => {
+      r.apps[0].hosts = ["web-1", "web-2"];
+      r.apps[0].volumes = [{ name: "data", path: "/data", size: 10 }];
+    },
+    'hcloud-deploy:apps[0].volumes[0].size: a Hetzner Volume attaches to one server, and app "web" runs on 2 ' +
+      "hosts: put it on one host, or leave size out for a directory on each host (each with its own data)",
+  ],
+  [
+    "deleteData that is not a boolean",
+    (r) => (r.deleteData = "yes"),
+    'hcloud-deploy:deleteData: must be true or false, got string "yes"',
+  ],
+  [
+    "overlap on volumes without allowConcurrentWriters",
+    (r) => {
+      r.apps[0].volumes = [{ name: "data", path: "/data" }];
+      r.apps[0].strategy = "overlap";
+    },
+    'hcloud-deploy:apps[0].strategy: "overlap" runs the old and the new version on the same volumes during a ' +
+      "rollout: leave strategy out (recreate), or set allowConcurrentWriters: true if the app is safe that way",
+  ],
+  [
+    "allowConcurrentWriters without volumes",
+    (r) => (r.apps[0].allowConcurrentWriters = true),
+    "hcloud-deploy:apps[0].allowConcurrentWriters: only applies to an app with volumes",
+  ],
+  [
+    "an unknown strategy",
+    (r) => (r.apps[0].strategy = "blue-green"),
+    'hcloud-deploy:apps[0].strategy: "blue-green" is not one of "overlap", "recreate"',
   ],
   [
     "pin for an unknown app",

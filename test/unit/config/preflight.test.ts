@@ -96,12 +96,11 @@ describe("preflight against the recorded catalog", () => {
       [],
     ],
     [
-      "an arm type, sold out as recorded, fails twice: it is sold out and apps are x86 only",
+      "an arm type, sold out as recorded, fails with the x86 types nearest in memory",
       { serverType: "cax11" },
       recorded(),
       [
         `${KEY}.serverType: host web-1 in fsn1: server type cax11 cannot be ordered in fsn1 now (sold out or withdrawn there); orderable in fsn1 instead: cpx22, cx23, cpx12, ccx13, cpx32, cx33`,
-        `${KEY}.serverType: host web-1 in fsn1: server type cax11 is arm, and apps are built and delivered for x86 (linux/amd64) only so far: web, api could not run there; orderable in fsn1 instead: cpx12, cx23, cpx22, ccx13, cpx32, cx33`,
       ],
       [],
     ],
@@ -142,20 +141,30 @@ describe("preflight against the recorded catalog", () => {
       [],
     ],
   ])("%s", (_, over, catalog, errors, warnings) => {
-    expect(preflight([planned(over)], catalog, NOW, { "web-1": ["web", "api"] })).toEqual({
+    expect(preflight([planned(over)], catalog, NOW)).toEqual({
       errors,
       warnings,
     });
   });
 
-  test("an arm host without apps passes: nothing is built for it", () => {
+  test("an orderable arm type passes: its apps get arm64 images", () => {
     const catalog = recorded();
     const cax = catalog.serverTypes.find((t) => t.name === "cax11") as CatalogServerType;
     Object.assign(cax, { locations: cax.locations.map((l) => ({ ...l, available: true })) });
-    expect(preflight([planned({ serverType: "cax11" })], catalog, NOW, { "web-1": [] })).toEqual({
-      errors: [],
-      warnings: [],
-    });
+    expect(preflight([planned({ serverType: "cax11" })], catalog, NOW)).toEqual({ errors: [], warnings: [] });
+  });
+
+  test.each([
+    ["an x86 type the catalog calls arm", "cx23", "arm", "linux/amd64"],
+    ["a cax type the catalog calls x86", "cax11", "x86", "linux/arm64"],
+  ])("%s fails: hcloud-deploy would deliver the wrong platform", (_, name, architecture, platform) => {
+    const catalog = recorded();
+    const type = catalog.serverTypes.find((t) => t.name === name) as CatalogServerType;
+    Object.assign(type, { architecture, locations: type.locations.map((l) => ({ ...l, available: true })) });
+    const { errors } = preflight([planned({ serverType: name })], catalog, NOW);
+    expect(errors.filter((e) => e.includes("please report"))).toEqual([
+      `${KEY}.serverType: host web-1 in fsn1: server type ${name} is ${architecture} in Hetzner's catalog, but hcloud-deploy takes it for ${platform} (cax… is arm, the rest x86) and would deliver images the host cannot run; please report this`,
+    ]);
   });
 
   test("a location the catalog lacks fails naming the ones it has", () => {

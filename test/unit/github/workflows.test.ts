@@ -389,6 +389,25 @@ describe("main.yml", () => {
     }
   }, 120_000);
 
+  test("QEMU is installed for the build only when some image needs linux/arm64", () => {
+    const step = stepNamed(jobs.build, "Set up QEMU for arm64 builds");
+    expect(step.env).toEqual({ MATRIX: "${{ steps.apps.outputs.matrix }}" });
+    const matrix = (platforms: string[]) =>
+      JSON.stringify({ include: platforms.map((p, i) => ({ image: `ghcr.io/o/app${i}`, platforms: p })) });
+    const sudo = `printf 'sudo %s\\n' "$*" >>"$FAKE_LOG"`;
+    const x86 = runScript(step.run as string, { MATRIX: matrix(["linux/amd64"]) }, { sudo });
+    expect([x86.status, x86.stdout.trim(), x86.calls]).toEqual([0, "no image needs linux/arm64", []]);
+    const arm = runScript(
+      step.run as string,
+      { MATRIX: matrix(["linux/amd64", "linux/amd64,linux/arm64"]) },
+      { sudo },
+    );
+    expect([arm.status, arm.calls]).toEqual([
+      0,
+      ["sudo apt-get update -qq", "sudo apt-get install -y -qq qemu-user-static"],
+    ]);
+  });
+
   test("a deploy stops when an image it needs was not built", () => {
     const pin = stepNamed(jobs["deploy-prod"], "Pin the images built for this commit");
     const result = runScript(pin.run as string, { STACK: "prod", IMAGES: "{}" }, { pulumi: FAKE_PULUMI });

@@ -20,6 +20,7 @@ describe("ci-apps (ops/ciApps.ts behind scripts/ci-apps.ts)", () => {
     username: "example-bot",
     context: `apps/${app}`,
     dockerfile: `apps/${app}/Dockerfile`,
+    platforms: "linux/amd64",
     ...extra,
   });
   const registry = { namespace: "example-org", username: "example-bot" };
@@ -42,6 +43,33 @@ describe("ci-apps (ops/ciApps.ts behind scripts/ci-apps.ts)", () => {
         built("worker", { context: "apps/api", dockerfile: "apps/api/Dockerfile.worker" }),
       ],
     });
+  });
+
+  test("an app is built for the platforms of its hosts in every stack: cax hosts add linux/arm64", () => {
+    const stack = (hosts: Record<string, unknown>[]) => ({
+      stack: "s",
+      apps: parseStackApps({
+        "hcloud-deploy:registry": registry,
+        "hcloud-deploy:hosts": hosts,
+        "hcloud-deploy:apps": [
+          { name: "web", hosts: hosts.map((h) => h.name), build: { context: "apps/web" } },
+          { name: "api", hosts: [hosts[0].name], build: { context: "apps/api" } },
+        ],
+      }),
+    });
+    const dev = stack([{ name: "a" }, { name: "b", serverType: "cx33" }]);
+    const prod = stack([
+      { name: "arm", serverType: "cax21" },
+      { name: "x86", serverType: "cpx12" },
+    ]);
+    expect(dev.apps.map((a) => [a.app, a.platforms])).toEqual([
+      ["web", "linux/amd64"],
+      ["api", "linux/amd64"],
+    ]);
+    expect(buildMatrix([dev, prod]).include.map((a) => [a.app, a.platforms])).toEqual([
+      ["web", "linux/amd64,linux/arm64"],
+      ["api", "linux/amd64,linux/arm64"],
+    ]);
   });
 
   test.each<[string, Record<string, unknown>, BuiltApp[]]>([

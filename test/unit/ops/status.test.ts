@@ -32,8 +32,17 @@ describe("desiredHosts reads the stack outputs", () => {
       [],
     ]);
     expect(web1.apps).toEqual([
-      { app: "web", digest: `sha256:${hex("a")}`, ...outputs.hostApps["web-1"].web },
+      { app: "web", digest: `sha256:${hex("a")}`, ...outputs.hostApps["web-1"].web, volumes: [] },
     ]);
+  });
+
+  test("each host's platform comes from hostPlatforms; stacks deployed before it are amd64", () => {
+    const withPlatforms = { ...outputs, hostPlatforms: { "web-1": "linux/amd64", "web-2": "linux/arm64" } };
+    expect(desiredHosts("dev", withPlatforms).map((h) => [h.name, h.platform])).toEqual([
+      ["web-1", "linux/amd64"],
+      ["web-2", "linux/arm64"],
+    ]);
+    expect(desiredHosts("dev", outputs).map((h) => h.platform)).toEqual(["linux/amd64", "linux/amd64"]);
   });
 
   test.each<[string, Record<string, unknown>, string]>([
@@ -151,11 +160,110 @@ describe("hostStatus compares a host's report with what the stack wants", () => 
   });
 });
 
+describe("an app without a route (no hostPort, no domains): reached on the apps' network only", () => {
+  const [routeless] = desiredHosts("dev", {
+    ...outputs,
+    hostApps: {
+      "web-1": { db: { ...outputs.hostApps["web-1"].web, hostPort: undefined, domains: [] } },
+    },
+  });
+  const db = { ...running, name: "/db", app: "db", image: `hcloud-deploy/db:${hex("a")}`, ports: null };
+  const report: HostReport = {
+    ...healthy,
+    containers: [db],
+    images: [{ tag: `hcloud-deploy/db:${hex("a")}`, id: `sha256:${hex("b")}` }],
+    checks: [],
+  };
+
+  test("the stack's outputs leave its hostPort out: no check through the proxy is asked for", () => {
+    expect(routeless.apps.map((a) => [a.app, a.hostPort, a.domains])).toEqual([["db", undefined, []]]);
+  });
+
+  test("no route is no drift, and the route column says where it is reached", () => {
+    const [app] = hostStatus(routeless, report).apps;
+    expect([app.route, app.problems, app.health]).toEqual(["none (apps' network)", [], "-"]);
+  });
+
+  test("a route it still has (a hostPort removed, not deployed yet) is shown", () => {
+    const proxy = {
+      "hcloud-deploy-db": {
+        listen: [":5432"],
+        routes: [{ "@id": "hcloud-deploy-db", handle: [{ upstreams: [{ dial: "172.30.0.2:5432" }] }] }],
+      },
+    };
+    const [app] = hostStatus(routeless, { ...report, proxy }).apps;
+    expect(app.route).toBe(":5432 → 172.30.0.2:5432");
+  });
+});
+
+describe("volumes: each app's, with its kind and space; a Hetzner Volume not mounted or a full one is drift", () => {
+  const withVolumes = desiredHosts("dev", {
+    ...outputs,
+    hostApps: {
+      "web-1": {
+        web: {
+          ...outputs.hostApps["web-1"].web,
+          volumes: [{ name: "data", size: 20 }, { name: "cache" }],
+        },
+      },
+    },
+  })[0];
+  const volume = (name: string, fields: object) => ({
+    app: "web",
+    name,
+    exists: true,
+    mounted: false,
+    totalKiB: 20971520,
+    availableKiB: 19922944,
+    ...fields,
+  });
+  test.each<[string, object[], string[], string[]]>([
+    [
+      "as wanted",
+      [volume("data", { mounted: true }), volume("cache", {})],
+      [
+        "volume data (Hetzner Volume, 20 GB, mounted): 1.0 GiB of 20.0 GiB used",
+        "volume cache (directory): 1.0 GiB of 20.0 GiB used",
+      ],
+      [],
+    ],
+    [
+      "the Hetzner Volume not mounted",
+      [volume("data", {}), volume("cache", {})],
+      [
+        "volume data (Hetzner Volume, 20 GB, NOT MOUNTED): 1.0 GiB of 20.0 GiB used",
+        "volume cache (directory): 1.0 GiB of 20.0 GiB used",
+      ],
+      ["volume data (a Hetzner Volume) is not mounted"],
+    ],
+    [
+      "the directory full, the other one missing",
+      [volume("cache", { availableKiB: 0 })],
+      ["volume data (Hetzner Volume, 20 GB): missing", "volume cache (directory): 20.0 GiB of 20.0 GiB used"],
+      ["volume data is missing", "volume cache is full"],
+    ],
+  ])("%s", (_name, volumes, lines, problems) => {
+    const [web] = hostStatus(withVolumes, { ...healthy, volumes: volumes as HostReport["volumes"] }).apps;
+    expect([web.volumes, web.problems]).toEqual([lines, problems]);
+  });
+
+  test("formatStatus prints them under the app's row", () => {
+    const status = hostStatus(withVolumes, {
+      ...healthy,
+      volumes: [volume("data", { mounted: true }), volume("cache", {})] as HostReport["volumes"],
+    });
+    expect(formatStatus("dev", [status]).split("\n").slice(3, 5)).toEqual([
+      "    web volume data (Hetzner Volume, 20 GB, mounted): 1.0 GiB of 20.0 GiB used",
+      "    web volume cache (directory): 1.0 GiB of 20.0 GiB used",
+    ]);
+  });
+});
+
 describe("formatStatus", () => {
   test("per host its disk, per app digests, state, health and route; then the verdict", () => {
     expect(formatStatus("dev", [hostStatus(host, healthy)])).toBe(
       [
-        "web-1  [2001:db8:1::1]  disk: 10.0 GiB of 40.0 GiB used (33%), 20.0 GiB free on /var/lib/docker; images 12.5MB",
+        "web-1  [2001:db8:1::1]  linux/amd64  disk: 10.0 GiB of 40.0 GiB used (33%), 20.0 GiB free on /var/lib/docker; images 12.5MB",
         "  APP  DESIRED               RUNNING               STATE    HEALTH         ROUTE",
         "  web  sha256:aaaaaaaaaaaa…  sha256:aaaaaaaaaaaa…  running  ok (HTTP 200)  :80 → 8080",
         "stack dev: no drift; 1 service(s) on 1 host(s) as the stack wants them",
@@ -164,7 +272,13 @@ describe("formatStatus", () => {
   });
 
   test("drifted rows are marked and listed, unreachable hosts say so", () => {
-    const host2: DesiredHost = { ...host, name: "web-2", address: "2001:db8:2::1", apps: [] };
+    const host2: DesiredHost = {
+      ...host,
+      name: "web-2",
+      address: "2001:db8:2::1",
+      platform: "linux/arm64",
+      apps: [],
+    };
     const killed = {
       ...healthy,
       containers: [{ ...running, state: "exited", exitCode: 137 }],
@@ -175,10 +289,10 @@ describe("formatStatus", () => {
       hostStatus(host2, "hcloud-deploy: status on web-2: unreachable"),
     ]);
     expect(text.split("\n")).toEqual([
-      expect.stringMatching(/^web-1  \[2001:db8:1::1\]  disk: /),
+      expect.stringMatching(/^web-1  \[2001:db8:1::1\]  linux\/amd64  disk: /),
       "  APP  DESIRED               RUNNING               STATE         HEALTH              ROUTE",
       "! web  sha256:aaaaaaaaaaaa…  sha256:aaaaaaaaaaaa…  exited (137)  failing (HTTP 000)  :80 → 8080",
-      "web-2  [2001:db8:2::1]  UNREACHABLE",
+      "web-2  [2001:db8:2::1]  linux/arm64  UNREACHABLE",
       "stack dev: DRIFT",
       "  web on web-1: container exited (137)",
       "  hcloud-deploy: status on web-2: unreachable",

@@ -2,6 +2,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { hostTagOf } from "../../../components/shell/prelude";
 import { deployerKey, ProgramRun, runProgram, stackConfig } from "../support/program";
+import { fakeImage } from "../support/fakeRegistry";
 import { hostScriptOf } from "../support/scripts";
 
 const SECRETS = [
@@ -10,7 +11,7 @@ const SECRETS = [
   "postgres://db-secret-value",
   deployerKey.sshPrivateKey,
 ];
-const digestRef = (app: string) => `ghcr.io/example-org/${app}@sha256:${"b".repeat(64)}`;
+const digestRef = (app: string) => fakeImage(`ghcr.io/example-org/${app}`, ["linux/amd64"]);
 
 describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
   let run: ProgramRun;
@@ -30,8 +31,8 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
       "web-2-proxy",
       "web-fan-out-ship",
       "web-on-web-1-delivery-load",
-      "web-on-web-1-service-rollout",
       "web-on-web-2-delivery-load",
+      "web-on-web-1-service-rollout",
       "web-on-web-2-service-rollout",
       "api-on-web-2-delivery-load",
       "api-on-web-2-service-rollout",
@@ -132,7 +133,9 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
     expect(await pulumi.isSecret(api.props.stdin)).toBe(true);
     const script = api.inputs.environment.HCLOUD_DEPLOY_SCRIPT as string;
     expect(script).not.toContain("db-secret-value");
-    expect(hostScriptOf(script, "delete")).toContain('locked remove_config\ndocker rm -f "$app" "$app-next"');
+    expect(hostScriptOf(script, "delete")).toContain(
+      'locked remove_config\nif exists "$app"; then docker rm -f "$app" >/dev/null; fi\ndocker rm -f "$app-next"',
+    );
     // The settings hash covers what the container runs with, in this order (spelled out, not recomputed).
     const settings =
       `{"app":"api","image":"hcloud-deploy/api:${images.api.split("@sha256:")[1]}","port":8080,` +

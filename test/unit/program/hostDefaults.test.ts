@@ -3,8 +3,10 @@
 import { outputValue, runProgram, stackConfig } from "../support/program";
 import type { CatalogServerType } from "../../../config/catalog";
 import { recordedCatalog, serveCatalog } from "../support/catalogServer";
+import { fakeImage } from "../support/fakeRegistry";
 
 const SERVER = "hcloud:index/server:Server";
+const AMD64_ONLY = fakeImage("ghcr.io/example-org/web", ["linux/amd64"]);
 
 function serversOf(run: Awaited<ReturnType<typeof runProgram>>) {
   return Object.fromEntries(
@@ -15,10 +17,10 @@ function serversOf(run: Awaited<ReturnType<typeof runProgram>>) {
 describe("host specs across an upgrade (Pulumi.dev.yaml: web-1 unnamed, web-2 names cx33)", () => {
   test("a new stack orders today's defaults and records them", async () => {
     const run = await runProgram(stackConfig("dev"));
-    expect(serversOf(run)).toEqual({ "web-1": ["cx23", "debian-12"], "web-2": ["cx33", "debian-12"] });
+    expect(serversOf(run)).toEqual({ "web-1": ["cx23", "debian-13"], "web-2": ["cx33", "debian-13"] });
     expect(await outputValue(run.pulumi, run.outputs.hostSpecs)).toEqual({
-      "web-1": { serverType: "cx23", image: "debian-12", generation: 1 },
-      "web-2": { serverType: "cx33", image: "debian-12", generation: 1 },
+      "web-1": { serverType: "cx23", image: "debian-13", generation: 1 },
+      "web-2": { serverType: "cx33", image: "debian-13", generation: 1 },
     });
   });
 
@@ -43,7 +45,8 @@ describe("host specs across an upgrade (Pulumi.dev.yaml: web-1 unnamed, web-2 na
         },
       },
     });
-    expect(serversOf(run)).toEqual({ "web-1": ["cx23", "debian-12"], "web-2": ["cx33", "debian-12"] });
+    // The bumped host gets today's defaults, image too; the other keeps what it has.
+    expect(serversOf(run)).toEqual({ "web-1": ["cx23", "debian-13"], "web-2": ["cx33", "debian-12"] });
   });
 });
 
@@ -93,7 +96,8 @@ describe("preflight under mocks", () => {
       "an arm host where arm is sold out",
       [{ name: "web-1", location: "nbg1", serverType: "cax11" }],
       recordedCatalog(),
-      "preflight: hcloud-deploy:hosts[0].serverType: host web-1 in nbg1: server type cax11 cannot be ordered in nbg1 now (sold out or withdrawn there); orderable in nbg1 instead: cpx22, cx23, cpx12, ccx13, cpx32, cx33\npreflight: hcloud-deploy:hosts[0].serverType: host web-1 in nbg1: server type cax11 is arm, and apps are built and delivered for x86 (linux/amd64) only so far: web",
+      "preflight: hcloud-deploy:hosts[0].serverType: host web-1 in nbg1: server type cax11 cannot be ordered in nbg1 now (sold out or withdrawn there); orderable in nbg1 instead: cpx22, cx23, cpx12, ccx13, cpx32, cx33\n" +
+        `preflight: app web: image ${AMD64_ONLY} is linux/amd64 only; host web-1 (cax11) runs linux/arm64: push an index with every platform its hosts run (docker buildx build --platform linux/arm64 --push) or put web on hosts of its platform`,
     ],
   ])("%s stops the program before any resource is registered", async (_, hosts, answers, line) => {
     const catalog = await serveCatalog(answers);
@@ -102,7 +106,7 @@ describe("preflight under mocks", () => {
       {
         name: "web",
         hosts: ["web-1"],
-        image: `ghcr.io/example-org/web@sha256:${"a".repeat(64)}`,
+        image: AMD64_ONLY,
         port: 8080,
       },
     ];

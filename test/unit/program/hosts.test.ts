@@ -41,7 +41,7 @@ describe("hosts under mocks, Pulumi.dev.yaml", () => {
       expect(server.inputs).toMatchObject({
         name: `${host}-dev`,
         serverType: host === "web-2" ? "cx33" : "cx23",
-        image: "debian-12",
+        image: "debian-13",
         location: "fsn1",
         sshKeys: ["deployer-id"],
         publicNets: [{ ipv4Enabled: false, ipv6Enabled: true, ipv6: expect.any(Number) }],

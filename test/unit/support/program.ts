@@ -6,6 +6,7 @@ import { parse } from "yaml";
 import { generateEd25519KeyPair } from "../../../components/sshKeys";
 import { READ_STACK_OUTPUTS } from "../../../config/previous";
 import { CatalogServer, serveCatalog } from "./catalogServer";
+import { installFakeRegistry } from "./fakeRegistry";
 
 export const ROOT = path.resolve(__dirname, "../../..");
 
@@ -52,7 +53,10 @@ export function stackConfig(stack: string, extra: Record<string, unknown> = {}):
     "hcloud-deploy:sshPrivateKey": deployerKey.sshPrivateKey,
     "hcloud-deploy:registryPushToken": "push-token-value",
     "hcloud-deploy:registryPullToken": "pull-token-value",
-    "hcloud-deploy:appSecrets": { api: { DATABASE_URL: "postgres://db-secret-value" } },
+    "hcloud-deploy:appSecrets": {
+      api: { DATABASE_URL: "postgres://db-secret-value" },
+      db: { POSTGRES_PASSWORD: "db-password-value" },
+    },
     ...extra,
   };
 }
@@ -104,13 +108,18 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
       return { ...inputs, ipv4: "203.0.113.10", ipv6: "2001:db8:4b::1" };
     case "pulumi-nodejs:dynamic/hcloud-deploy:SshHostKey":
       return { ...inputs, ...generateEd25519KeyPair(inputs.comment) };
-    case "docker:index/image:Image": {
-      const repo = String(inputs.imageName).replace(/:[^:/]+$/, "");
-      const digest = crypto.createHash("sha256").update(String(inputs.imageName)).digest("hex");
-      return { ...inputs, repoDigest: `${repo}@sha256:${digest}` };
+    case "docker:index/image:Image":
+      return { ...inputs, repoDigest: mockedRepoDigest(String(inputs.imageName)) };
+    case "command:local:Command": {
+      // An image index push prints the index's digest reference.
+      const index = /^index='(.+):[^:']+'$/m.exec(String(inputs.environment?.HCLOUD_DEPLOY_SCRIPT ?? ""));
+      if (index) {
+        const digest = crypto.createHash("sha256").update(name).digest("hex");
+        return { ...inputs, stdout: `${index[1]}@sha256:${digest}\n`, stderr: "" };
+      }
+      return { ...inputs, stdout: `ran ${name}`, stderr: "" };
     }
     case "command:remote:Command":
-    case "command:local:Command":
       return { ...inputs, stdout: `ran ${name}`, stderr: "" };
     default:
       return inputs;
@@ -280,17 +289,25 @@ export async function runUnderMocks(
   return { resources, rawInputs, outputs, pulumi, ...lookups(resources) };
 }
 
+/** The repo digest the mocks give a built image: derived from its name and tag. */
+export function mockedRepoDigest(imageName: string): string {
+  const repo = imageName.replace(/:[^:/]+$/, "");
+  return `${repo}@sha256:${crypto.createHash("sha256").update(imageName).digest("hex")}`;
+}
+
 let recordedCatalogServer: Promise<CatalogServer> | undefined;
 
 /**
  * Runs index.ts under Pulumi mocks with the given stack config: the whole program's wiring. Its preflight
- * reads the recorded catalog from a loopback server, whatever `hcloud:endpoint` the stack file names.
+ * reads the recorded catalog from a loopback server, whatever `hcloud:endpoint` the stack file names, and
+ * prebuilt images from the fake registry (fakeImage registers them).
  */
 export async function runProgram(
   config: Record<string, unknown>,
   opts: MockOptions = {},
 ): Promise<MockedRun> {
   recordedCatalogServer ??= serveCatalog();
+  installFakeRegistry();
   const endpoint = opts.catalogEndpoint ?? (await recordedCatalogServer).endpoint;
   return runUnderMocks(
     { ...config, "hcloud:endpoint": endpoint },

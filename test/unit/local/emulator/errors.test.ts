@@ -179,7 +179,7 @@ describe("emulator: error answers the provider depends on", () => {
   });
 
   test("an unknown path is 404 and a known path with another method is 405", async () => {
-    expect((await t.api("GET", "/volumes")).body.error.code).toBe("not_found");
+    expect((await t.api("GET", "/floating_ips")).body.error.code).toBe("not_found");
     const res = await t.api("PATCH", "/servers");
     expect(res.status).toBe(405);
     expect(res.body.error.code).toBe("method_not_allowed");

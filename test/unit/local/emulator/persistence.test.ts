@@ -47,11 +47,32 @@ describe("emulator: state file", () => {
     }
   });
 
+  test("a restarted emulator knows its volumes, attaches them to the servers' hosts again and continues their IDs", async () => {
+    const first = await startTestEmulator({ stateFile });
+    const server = (await first.api("POST", "/servers", serverCreateBody())).body.server.id;
+    const attached = await first.api("POST", "/volumes", { name: "on", size: 10, server, format: "ext4" });
+    const loose = await first.api("POST", "/volumes", { name: "off", size: 12, location: "nbg1" });
+    await first.close();
+
+    const second = await startTestEmulator({ stateFile });
+    try {
+      const volumes = (await second.api("GET", "/volumes")).body.volumes;
+      expect(volumes).toEqual([attached.body.volume, loose.body.volume]);
+      expect((await second.api("GET", `/servers/${server}`)).body.server.volumes).toEqual([8001]);
+      expect([...second.hosts.attachments]).toEqual([[8001, server]]);
+      const next = await second.api("POST", "/volumes", { name: "next", size: 10, location: "fsn1" });
+      expect(next.body.volume.id).toBe(8003);
+    } finally {
+      await second.close();
+    }
+  });
+
   test("a state file from before networks and load balancers loads with none and continues its IDs", async () => {
     fs.writeFileSync(stateFile, JSON.stringify(emptyOldState()));
     const t = await startTestEmulator({ stateFile });
     try {
       expect((await t.api("GET", "/networks")).body.networks).toEqual([]);
+      expect((await t.api("GET", "/volumes")).body.volumes).toEqual([]);
       const key = await t.api("POST", "/ssh_keys", { name: "k", public_key: newPublicKey() });
       expect(key.body.ssh_key.id).toBe(1005);
       const network = await t.api("POST", "/networks", { name: "n", ip_range: "10.0.0.0/16" });

@@ -147,6 +147,8 @@ describe("emulator: pulumi up → refresh → destroy", () => {
     expect(t.hosts.hosts.get(ids.server)).toEqual({
       id: ids.server,
       name: "web-1-7a6b5c4",
+      architecture: "x86",
+      image: "debian-12",
       address: "fd5e:0:0:1::1",
       prefixLength: 64,
       userData: "#cloud-config\npackages: [docker.io]\n",

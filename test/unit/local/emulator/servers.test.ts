@@ -1,4 +1,4 @@
-import { HostBackend, HostSpec } from "../../../../local/emulator/hostBackend";
+import { HostBackend, HostSpec, InMemoryHostBackend } from "../../../../local/emulator/hostBackend";
 import { TestEmulator, newPublicKey, serverCreateBody, startTestEmulator } from "./support";
 
 describe("emulator: servers", () => {
@@ -17,6 +17,7 @@ describe("emulator: servers", () => {
     ["poweroff", "stop_server", "off"],
     ["shutdown", "shutdown_server", "off"],
     ["reset", "reset_server", "running"],
+    ["reboot", "reboot_server", "running"],
     ["poweron", "start_server", "running"],
   ])(
     "POST actions/%s without a body answers 201 %s and leaves the server %s",
@@ -29,6 +30,8 @@ describe("emulator: servers", () => {
         resources: [{ id: srv, type: "server" }],
       });
       expect(await status()).toBe(expected);
+      // reset and reboot boot the machine again; the others leave it running.
+      expect(t.hosts.reboots.get(srv) ?? 0).toBe(["reset", "reboot"].includes(action) ? 1 : 0);
     },
   );
 
@@ -110,16 +113,24 @@ describe("emulator: servers", () => {
     expect(res.body.server.image).toMatchObject({ id: 6024, name: "ubuntu-24.04", architecture: "x86" });
     expect(t.hosts.hosts.get(res.body.server.id)?.authorizedKeys).toEqual([key.body.ssh_key.public_key]);
   });
+
+  test.each([
+    ["cax11", "arm"],
+    ["cx23", "x86"],
+  ])("a %s server's host is asked for with its type's architecture, %s", async (serverType, architecture) => {
+    const body = serverCreateBody({ name: `on-${serverType}`, server_type: serverType, image: "debian-12" });
+    const res = await t.api("POST", "/servers", body);
+    expect(res.body.server.server_type).toMatchObject({ name: serverType, architecture });
+    expect(t.hosts.hosts.get(res.body.server.id)?.architecture).toBe(architecture);
+  });
 });
 
 describe("emulator: a host that fails to come up", () => {
-  const failing: HostBackend = {
+  const failing: HostBackend = Object.assign(new InMemoryHostBackend(), {
     create: async (server: HostSpec) => {
       throw new Error(`cloud-init of server ${server.name} cannot bring up a host: no pinned SSH host key`);
     },
-    delete: async () => undefined,
-    close: async () => undefined,
-  };
+  });
 
   test("fails the create_server action with the reason and leaves the server off", async () => {
     const t = await startTestEmulator({ hosts: failing });

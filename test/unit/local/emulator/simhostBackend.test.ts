@@ -1,56 +1,5 @@
-import { stringify } from "yaml";
-import type { SimHost, SimHostSpec } from "../../../../local/simhost";
-import { HostSpec } from "../../../../local/emulator/hostBackend";
 import { SimHostBackend, simHostSpecOf } from "../../../../local/emulator/simhostBackend";
-
-const HOST_KEY = {
-  privateKey:
-    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
-  publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
-};
-
-function server(document: Record<string, unknown>, id = 4001): HostSpec {
-  return {
-    id,
-    name: "web-1-7a6b5c4",
-    address: "fd5e:0:0:1::1",
-    prefixLength: 64,
-    userData: `#cloud-config\n${stringify(document)}`,
-    authorizedKeys: ["ssh-ed25519 AAAA deployer"],
-  };
-}
-
-const VALID = {
-  ssh_pwauth: false,
-  packages: ["docker.io"],
-  ssh_keys: { ed25519_private: HOST_KEY.privateKey, ed25519_public: HOST_KEY.publicKey },
-  ssh_authorized_keys: ["ssh-ed25519 BBBB ops", "ssh-ed25519 AAAA deployer"],
-};
-
-/** Records specs and stops instead of creating namespaces. */
-function fakeStarter(): {
-  start: (spec: SimHostSpec) => Promise<SimHost>;
-  started: SimHostSpec[];
-  stopped: string[];
-} {
-  const started: SimHostSpec[] = [];
-  const stopped: string[] = [];
-  const start = async (spec: SimHostSpec): Promise<SimHost> => {
-    started.push(spec);
-    return {
-      name: spec.name,
-      netns: `hcd-${spec.name}`,
-      address: spec.address,
-      gateway: "fd5e:ffff::1",
-      exec: async () => ({ stdout: "", stderr: "", code: 0 }),
-      reboot: async () => undefined,
-      stop: async () => {
-        stopped.push(spec.name);
-      },
-    };
-  };
-  return { start, started, stopped };
-}
+import { HOST_KEY, VALID, fakeStarter, server } from "./simhostFakes";
 
 describe("simHostSpecOf", () => {
   test("names the host after the server ID and merges the server's and the document's keys", () => {
@@ -60,12 +9,38 @@ describe("simHostSpecOf", () => {
       name: "s4001",
       address: "fd5e:0:0:1::1",
       prefixLength: 64,
+      architecture: "amd64",
+      release: "trixie",
       authorizedKeys: ["ssh-ed25519 AAAA deployer", "ssh-ed25519 BBBB ops"],
       hostKey: HOST_KEY,
       insecureRegistries: ["registry.hcd.test:5000"],
       files,
       enabledUnits: ["caddy"],
     });
+  });
+
+  test.each([
+    ["cax11", "arm64"],
+    ["cax41", "arm64"],
+    ["cx23", "amd64"],
+    ["cpx22", "amd64"],
+  ])("a %s server gets an %s host", (serverType, architecture) => {
+    expect(simHostSpecOf(server(VALID, 4001, serverType)).architecture).toBe(architecture);
+  });
+
+  test.each([
+    ["debian-12", "bookworm"],
+    ["debian-13", "trixie"],
+  ])("a %s server's host boots %s", (image, release) => {
+    expect(simHostSpecOf(server(VALID, 4001, "cx23", image)).release).toBe(release);
+  });
+
+  test("a server of another image gets no host, in one line", () => {
+    expect(() => simHostSpecOf(server(VALID, 4001, "cx23", "ubuntu-24.04"))).toThrow(
+      new Error(
+        'server web-1-7a6b5c4 cannot get a simulated host: simulated hosts boot debian-12 or debian-13, not "ubuntu-24.04"',
+      ),
+    );
   });
 
   test("throws with the server name and every problem of the cloud-init", () => {
