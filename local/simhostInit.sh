@@ -98,6 +98,10 @@ say "boot: $host"
 # them, whose devices the harness linked in before this init); one that cannot be mounted is skipped, as
 # nofail makes systemd do.
 mount -a 2>>"$state/init.log" || say "boot: mount -a could not mount everything in /etc/fstab"
+# What systemd-sysctl does at boot, for the product's file only (other keys may not exist in a namespace).
+if [ -f /etc/sysctl.d/60-hcloud-deploy.conf ]; then
+  sysctl -q -p /etc/sysctl.d/60-hcloud-deploy.conf 2>>"$state/init.log" || say "boot: sysctl -p failed"
+fi
 for unit in containerd docker ssh caddy; do run_unit "$unit" & done
 # Only an essential unit that hit its start limit ends the host: a test gets the logs at once.
 wait -n || true
