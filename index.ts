@@ -2,6 +2,7 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import {
   AppImage,
+  AppJob,
   CiSetup,
   Delivery,
   DeliveryFanOut,
@@ -182,6 +183,21 @@ export = async () => {
       );
       services.push({ hostName, delivery, service });
     }
+    // Jobs run on the app's first host, once the app is there to be copied.
+    for (const job of app.jobs) {
+      new AppJob(
+        `${app.name}-job-${job.name}`,
+        {
+          target: hosts.get(app.hosts[0]) as HetznerHost,
+          app: app.name,
+          job: job.name,
+          calendar: job.calendar,
+          command: job.command,
+          timeoutSeconds: job.timeoutSeconds,
+        },
+        { dependsOn: [services[0].service] },
+      );
+    }
     const endpoints = services.map(({ hostName, service }) => ({
       host: hostName,
       url: service.url,
@@ -266,6 +282,10 @@ export = async () => {
                 // Left out without volumes, so the outputs of stacks without them stay as they were.
                 ...(app.volumes.length > 0
                   ? { volumes: app.volumes.map(({ name, size }) => ({ name, size })) }
+                  : {}),
+                // The jobs the host runs (on the app's first host); left out without any.
+                ...(app.jobs.length > 0 && app.hosts[0] === host.name
+                  ? { jobs: app.jobs.map((j) => ({ name: j.name, schedule: j.schedule })) }
                   : {}),
               },
             ]),

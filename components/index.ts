@@ -4,6 +4,8 @@
  */
 export { AppImage } from "./appImage";
 export type { AppImageArgs, ImageSource, Registry } from "./appImage";
+export { AppJob, JOB_DEFAULTS } from "./appJob";
+export type { AppJobArgs } from "./appJob";
 export { CiSetup } from "./ciSetup";
 export type { CiReviewers, CiSetupArgs } from "./ciSetup";
 export { Delivery, DELIVERY_MODES } from "./delivery";

@@ -10,15 +10,27 @@ import {
 } from "../components/service";
 import { VOLUME_SIZE_LIMITS } from "../components/hostVolume";
 import { VOLUME_NAME, VOLUME_PATH, VolumeMount } from "../components/shell/volumes";
+import { JOB_DEFAULTS } from "../components/appJob";
 import { APP_NAME, configKey, DIGEST_REF } from "./schema";
+import { calendarOf } from "./schedule";
 import { LoadBalancerDraft, parseLoadBalancer, resolveLoadBalancers } from "./loadBalancer";
 import { ConfigError, ConfigNode, node, RawConfig, requireUnique } from "./reader";
 import { checkHostPortWithDomains, checkPublicPorts, parseDomains, parseRollout } from "./serving";
-import { AppConfig, DEFAULTS, HostConfig, RegistryConfig, ReleaseConfig, RolloutConfig } from "./types";
+import {
+  AppConfig,
+  DEFAULTS,
+  HostConfig,
+  JobConfig,
+  RegistryConfig,
+  ReleaseConfig,
+  RolloutConfig,
+} from "./types";
 
 /** The apps of stack config: images, delivery, ports, environment, limits and health checks. */
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Like app names: no dot, so the unit `hcloud-deploy-<app>.<job>` names one job only.
+const JOB_NAME = APP_NAME;
 const MEMORY = /^\d+[bkmg]?$/;
 const SSH_PORT = 22;
 
@@ -92,6 +104,36 @@ function parseRelease(n: ConfigNode): ReleaseConfig | undefined {
   };
   n.done();
   return release;
+}
+
+function calendarOrFail(n: ConfigNode, schedule: string): string {
+  try {
+    return calendarOf(schedule);
+  } catch (err) {
+    return n.fail((err as Error).message);
+  }
+}
+
+function parseJobs(n: ConfigNode): JobConfig[] {
+  const items = n.optionalItems();
+  const jobs = items.map((item) => {
+    const scheduleNode = item.field("schedule");
+    const schedule = scheduleNode.string();
+    const calendar = calendarOrFail(scheduleNode, schedule);
+    const job = {
+      name: item
+        .field("name")
+        .matching(JOB_NAME, "a lowercase name of at most 31 characters starting with a letter"),
+      schedule,
+      calendar,
+      command: parseCommand(item.field("command"), '["./bin/cleanup", "--older-than", "30d"]'),
+      timeoutSeconds: item.field("timeoutSeconds").integer(1, 86400, JOB_DEFAULTS.timeoutSeconds),
+    };
+    item.done();
+    return job;
+  });
+  requireUnique(jobs, items, (j) => j.name, "job name");
+  return jobs;
 }
 
 function parseVolumes(n: ConfigNode): VolumeMount[] {
@@ -192,6 +234,7 @@ function parseApp(n: ConfigNode, pins: Record<string, string>, rollout: RolloutC
     health: parseHealth(n.field("health")),
     ...(n.field("release").present ? { release: parseRelease(n.field("release")) } : {}),
     after: n.field("after").strings([]),
+    jobs: parseJobs(n.field("jobs")),
     draft,
   };
   n.done();

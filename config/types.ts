@@ -99,8 +99,22 @@ export interface AppConfig {
    * rollouts start after them, as a migration needs its database. Default none.
    */
   readonly after: readonly string[];
+  /** Scheduled one-off runs of the app's image on its first host (systemd timers there); default none. */
+  readonly jobs: readonly JobConfig[];
   /** One hcloud Load Balancer in front of the app's hosts; undefined: clients reach each host directly. */
   readonly loadBalancer?: LoadBalancerConfig;
+}
+
+export interface JobConfig {
+  readonly name: string;
+  /** As written in the config: five-field cron syntax or an @ shortcut. */
+  readonly schedule: string;
+  /** The systemd calendar expression the schedule becomes (config/schedule.ts). */
+  readonly calendar: string;
+  /** Program and arguments, run as written in a one-off container (the program replaces the entrypoint). */
+  readonly command: readonly string[];
+  /** How long a run may take, in seconds; a longer one is stopped. */
+  readonly timeoutSeconds: number;
 }
 
 export interface ReleaseConfig {

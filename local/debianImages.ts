@@ -90,7 +90,8 @@ export async function buildPostgresImage(
 /**
  * An app on PostgreSQL's client (psql), as apps/api's Dockerfile builds it from Debian's packages: the
  * database image's file system (its layer is shared with the database on a host), busybox httpd serving
- * `<context>/www` (CGI scripts included) on `port` as nobody, and `<context>/migrate` and `pgenv` in /usr/local/bin.
+ * `<context>/www` (CGI scripts included) on `port` as nobody, and `<context>/migrate`, `pgenv` and `report` in
+ * /usr/local/bin.
  */
 export async function buildPostgresClientImage(
   engine: EngineAddress,
@@ -101,7 +102,7 @@ export async function buildPostgresClientImage(
   const context = await mkdtemp(path.join(tmpdir(), "hcd-psql-app-"));
   try {
     await cp(path.join(opts.context, "www"), path.join(context, "www"), { recursive: true });
-    for (const file of ["migrate", "pgenv"])
+    for (const file of ["migrate", "pgenv", "report"])
       await copyFile(path.join(opts.context, file), path.join(context, file));
     await copyFile("/bin/busybox", path.join(context, "busybox"));
     await writeFile(
@@ -110,7 +111,7 @@ export async function buildPostgresClientImage(
         `FROM ${base}`,
         "COPY busybox /usr/local/bin/busybox",
         "COPY www /www",
-        "COPY migrate pgenv /usr/local/bin/",
+        "COPY migrate pgenv report /usr/local/bin/",
         "ENV LANG=C.UTF-8",
         "USER 65534",
         `EXPOSE ${opts.port}`,

@@ -27,9 +27,18 @@ export const IMAGE_RELEASES: Readonly<Record<string, HostRelease>> = {
 
 /**
  * What Hetzner's Debian image has that the product's host scripts and relays use (e2fsprogs: its root is
- * ext4, and the volume mount calls chattr and resize2fs; trixie's minimal base lacks it).
+ * ext4, and the volume mount calls chattr and resize2fs; trixie's minimal base lacks it; systemd: the
+ * jobs' timers are computed by its systemd-analyze, which bookworm's packages here do not pull in).
  */
-const IMAGE_PACKAGES = ["openssh-server", "openssh-client", "iproute2", "procps", "hostname", "e2fsprogs"];
+const IMAGE_PACKAGES = [
+  "openssh-server",
+  "openssh-client",
+  "iproute2",
+  "procps",
+  "hostname",
+  "e2fsprogs",
+  "systemd",
+];
 /** What the harness's init runs: tini as each host's PID 1, and Docker's runtime and firewall named outright. */
 const HARNESS_PACKAGES = ["tini", "containerd", "iptables"];
 

@@ -103,6 +103,10 @@ if [ -f /etc/sysctl.d/60-hcloud-deploy.conf ]; then
   sysctl -q -p /etc/sysctl.d/60-hcloud-deploy.conf 2>>"$state/init.log" || say "boot: sysctl -p failed"
 fi
 for unit in containerd docker ssh caddy; do run_unit "$unit" & done
+# timers.target: the enabled timers (the product's jobs) start ticking again after a reboot.
+for timer in /etc/systemd/system/timers.target.wants/*.timer; do
+  [ -e "$timer" ] && systemctl start "${timer##*/}" && say "timer ${timer##*/}: started"
+done
 # Only an essential unit that hit its start limit ends the host: a test gets the logs at once.
 wait -n || true
 say "an essential unit failed; stopping the host"

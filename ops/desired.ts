@@ -21,6 +21,8 @@ export interface DesiredApp {
   readonly delivery: string;
   /** The app's volumes; `size` (GB) for a Hetzner Volume, which must be mounted. Stacks from before: none. */
   readonly volumes: readonly { readonly name: string; readonly size?: number }[];
+  /** The app's scheduled jobs on this host (its first); stacks from before jobs: none. */
+  readonly jobs: readonly { readonly name: string; readonly schedule: string }[];
 }
 
 export interface DesiredHost {
@@ -85,6 +87,9 @@ function desiredApp(stack: string, host: string, app: string, v: unknown): Desir
           ...(typeof vol.size === "number" ? { size: vol.size } : {}),
         }))
       : [],
+    jobs: Array.isArray(v.jobs)
+      ? v.jobs.filter(isObject).map((j) => ({ name: String(j.name), schedule: String(j.schedule) }))
+      : [],
   };
 }
 
@@ -120,6 +125,8 @@ export interface HostReport {
   };
   /** The volumes the report was asked about (reports from before volumes: none). */
   readonly volumes?: readonly VolumeReport[];
+  /** The jobs the report was asked about (reports from before jobs: none). */
+  readonly jobs?: readonly JobReport[];
   /** The proxy's HTTP servers (Caddy's `apps.http.servers`), or null without a proxy. */
   readonly proxy: unknown;
 }
@@ -132,6 +139,15 @@ export interface VolumeReport {
   readonly mounted: boolean;
   readonly totalKiB: number;
   readonly availableKiB: number;
+}
+
+export interface JobReport {
+  readonly app: string;
+  readonly job: string;
+  /** Its timer's unit file is on the host. */
+  readonly installed: boolean;
+  /** Its last run (written by the run itself), or null before the first. */
+  readonly last: { readonly startedAt: string; readonly exitCode: number; readonly seconds: number } | null;
 }
 
 export function parseHostReport(host: string, text: string): HostReport {
@@ -149,4 +165,25 @@ export function digestOfTag(app: string, tag: string): string | undefined {
   const prefix = `${HOST_TAG_PREFIX}${app}:`;
   const hex = tag.startsWith(prefix) ? tag.slice(prefix.length) : "";
   return /^[0-9a-f]{64}$/.test(hex) ? `sha256:${hex}` : undefined;
+}
+
+/** The hosts that run `app` (only `host` when given), in name order; one-line errors naming what there is. */
+export function hostsOfApp(
+  stack: string,
+  all: readonly DesiredHost[],
+  app: string,
+  host: string | undefined,
+): DesiredHost[] {
+  const running = all.filter((h) => h.apps.some((a) => a.app === app));
+  if (running.length === 0) {
+    const apps = [...new Set(all.flatMap((h) => h.apps.map((a) => a.app)))].sort();
+    throw new OpsError(`app ${app} runs on no host of stack ${stack} (apps: ${apps.join(", ") || "none"})`);
+  }
+  const chosen = host === undefined ? running : running.filter((h) => h.name === host);
+  if (chosen.length === 0) {
+    throw new OpsError(
+      `app ${app} does not run on host ${host} (it runs on ${running.map((h) => h.name).join(", ")})`,
+    );
+  }
+  return chosen;
 }

@@ -1,18 +1,19 @@
 /**
  * An app's container logs, from every host that runs it (or one), over the pinned-key SSH prelude:
  *
- *   npm run logs -- --stack <stack> --app <app> [--host <host>] [--follow] [--since 10m] [--tail N]
+ *   npm run logs -- --stack <stack> --app <app> [--host <host>] [--job <job>] [--follow] [--since 10m] [--tail N]
  *
- * With several hosts, each line starts with `[<host>] `. The app's stderr stays on stderr.
+ * With several hosts, each line starts with `[<host>] `. The app's stderr stays on stderr. With `--job`,
+ * the output of the app's scheduled job on the host that runs it.
  */
 import { LogsArgs, logsScript, SINCE } from "../components/shell/logs";
 import { overSsh } from "../components/shell/report";
-import { desiredHosts } from "./desired";
+import { DesiredHost, desiredHosts, hostsOfApp } from "./desired";
 import { callHost, HostCall } from "./hostCall";
 import { deployerPrivateKey, OpsError, stackCli, stackOutputs } from "./stackCli";
 
 const USAGE =
-  "usage: logs.ts --stack <stack> --app <app> [--host <host>] [--follow] [--since <10m|RFC 3339>] [--tail <n>]";
+  "usage: logs.ts --stack <stack> --app <app> [--host <host>] [--job <job>] [--follow] [--since <10m|RFC 3339>] [--tail <n>]";
 
 export interface LogsCommandArgs {
   readonly stack: string;
@@ -21,6 +22,7 @@ export interface LogsCommandArgs {
   readonly follow: boolean;
   readonly since: string | undefined;
   readonly tail: number | undefined;
+  readonly job: string | undefined;
 }
 
 export function parseLogsArgs(argv: readonly string[]): LogsCommandArgs {
@@ -35,7 +37,7 @@ export function parseLogsArgs(argv: readonly string[]): LogsCommandArgs {
     }
     const name = flag.replace(/^--/, "");
     const value = args.shift();
-    if (!["stack", "app", "host", "since", "tail"].includes(name) || !flag.startsWith("--")) {
+    if (!["stack", "app", "host", "since", "tail", "job"].includes(name) || !flag.startsWith("--")) {
       throw new OpsError(USAGE);
     }
     if (value === undefined || value.startsWith("-")) throw new OpsError(`${flag} needs a value; ${USAGE}`);
@@ -47,6 +49,9 @@ export function parseLogsArgs(argv: readonly string[]): LogsCommandArgs {
       `--since must be a duration like 10m, 2h, 90s or an RFC 3339 time, not "${values.since}"`,
     );
   }
+  if (values.job !== undefined && values.since !== undefined) {
+    throw new OpsError("--since does not apply to --job: a job's log has its runs' times on their == lines");
+  }
   if (values.tail !== undefined && !/^[0-9]+$/.test(values.tail)) {
     throw new OpsError(`--tail must be a number of lines, not "${values.tail}"`);
   }
@@ -57,27 +62,27 @@ export function parseLogsArgs(argv: readonly string[]): LogsCommandArgs {
     follow,
     since: values.since,
     tail: values.tail === undefined ? undefined : Number(values.tail),
+    job: values.job,
   };
+}
+
+/** The hosts that run the app's job (its first host); one line naming the app's jobs when none does. */
+function hostsOfJob(hosts: readonly DesiredHost[], app: string, job: string): DesiredHost[] {
+  const jobsOf = (h: DesiredHost) => h.apps.find((a) => a.app === app)?.jobs ?? [];
+  const running = hosts.filter((h) => jobsOf(h).some((j) => j.name === job));
+  if (running.length === 0) {
+    const names = [...new Set(hosts.flatMap((h) => jobsOf(h).map((j) => j.name)))].sort();
+    throw new OpsError(`app ${app} has no job ${job} (jobs: ${names.join(", ") || "none"})`);
+  }
+  return running;
 }
 
 /** Runs the command; resolves to the exit code (0 when every host answered, or on interruption). */
 export async function logs(argv: readonly string[]): Promise<number> {
   const args = parseLogsArgs(argv);
   const cli = stackCli(args.stack);
-  const all = desiredHosts(cli.stack, await stackOutputs(cli));
-  const running = all.filter((h) => h.apps.some((a) => a.app === args.app));
-  if (running.length === 0) {
-    const apps = [...new Set(all.flatMap((h) => h.apps.map((a) => a.app)))].sort();
-    throw new OpsError(
-      `app ${args.app} runs on no host of stack ${cli.stack} (apps: ${apps.join(", ") || "none"})`,
-    );
-  }
-  const hosts = args.host === undefined ? running : running.filter((h) => h.name === args.host);
-  if (hosts.length === 0) {
-    throw new OpsError(
-      `app ${args.app} does not run on host ${args.host} (it runs on ${running.map((h) => h.name).join(", ")})`,
-    );
-  }
+  const ofApp = hostsOfApp(cli.stack, desiredHosts(cli.stack, await stackOutputs(cli)), args.app, args.host);
+  const hosts = args.job === undefined ? ofApp : hostsOfJob(ofApp, args.app, args.job);
   const key = await deployerPrivateKey(cli);
   let interrupted = false;
   const calls: HostCall[] = hosts.map((h) => {

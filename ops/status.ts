@@ -4,7 +4,15 @@
  * another image, a failing health check, the wanted image gone from the host, a container of ours the
  * stack does not know.
  */
-import { ContainerReport, DesiredApp, DesiredHost, digestOfTag, HostReport, VolumeReport } from "./desired";
+import {
+  ContainerReport,
+  DesiredApp,
+  DesiredHost,
+  digestOfTag,
+  HostReport,
+  JobReport,
+  VolumeReport,
+} from "./desired";
 import { routeOf } from "./proxyRoutes";
 
 export interface AppStatus {
@@ -22,6 +30,8 @@ export interface AppStatus {
   readonly imageMissing: boolean;
   /** One line per volume of the app: kind, whether mounted, size and free space. */
   readonly volumes: readonly string[];
+  /** One line per scheduled job of the app on this host: its schedule and last run. */
+  readonly jobs: readonly string[];
 }
 
 export interface HostStatus {
@@ -100,6 +110,20 @@ function volumeStatus(
   return [`volume ${want.name} (${kind}${mounted}): ${space}`, problems];
 }
 
+/** What status says of one job, and its drift: a timer missing. A failed run is the job's news, not drift. */
+function jobStatus(want: DesiredApp["jobs"][number], found: JobReport | undefined): [string, string[]] {
+  const head = `job ${want.name} (${want.schedule})`;
+  // A report from a host that does not list jobs says nothing about them.
+  if (!found) return [`${head}: not reported`, []];
+  if (!found.installed) return [`${head}: timer missing`, [`job ${want.name} has no timer`]];
+  if (!found.last) return [`${head}: not run yet`, []];
+  const { startedAt, exitCode, seconds } = found.last;
+  return [
+    `${head}: last run ${startedAt}, exit ${exitCode}${exitCode === 0 ? "" : " (failed)"} after ${seconds}s`,
+    [],
+  ];
+}
+
 function appStatus(host: DesiredHost, report: HostReport, want: DesiredApp): AppStatus {
   const c = servingContainer(report.containers.filter((k) => k.app === want.app));
   const running = runningDigest(report, want.app, c);
@@ -128,7 +152,13 @@ function appStatus(host: DesiredHost, report: HostReport, want: DesiredApp): App
       report.volumes?.find((r) => r.app === want.app && r.name === v.name),
     ),
   );
-  problems.push(...volumes.flatMap(([, p]) => p));
+  const jobs = want.jobs.map((j) =>
+    jobStatus(
+      j,
+      report.jobs?.find((r) => r.app === want.app && r.job === j.name),
+    ),
+  );
+  problems.push(...volumes.flatMap(([, p]) => p), ...jobs.flatMap(([, p]) => p));
   return {
     host: host.name,
     app: want.app,
@@ -140,6 +170,7 @@ function appStatus(host: DesiredHost, report: HostReport, want: DesiredApp): App
     problems,
     imageMissing,
     volumes: volumes.map(([line]) => line),
+    jobs: jobs.map(([line]) => line),
   };
 }
 
@@ -167,6 +198,7 @@ export function hostStatus(host: DesiredHost, report: HostReport | string): Host
           problems: ["not in the stack"],
           imageMissing: false,
           volumes: [],
+          jobs: [],
         };
       }),
     ],
@@ -215,7 +247,7 @@ export function formatStatus(stack: string, hosts: readonly HostStatus[]): strin
     // Drifted rows are marked in the margin.
     lines.push(
       ...table(rows).map((r, i) => `${i > 0 && h.apps[i - 1].problems.length > 0 ? "! " : "  "}${r}`),
-      ...h.apps.flatMap((a) => a.volumes.map((v) => `    ${a.app} ${v}`)),
+      ...h.apps.flatMap((a) => [...a.volumes, ...a.jobs].map((line) => `    ${a.app} ${line}`)),
     );
   }
   const drift = driftLines(hosts);

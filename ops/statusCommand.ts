@@ -58,6 +58,7 @@ async function askHost(host: DesiredHost, key: string): Promise<HostStatus> {
       volumes: host.apps.flatMap((a) =>
         a.volumes.map((v) => ({ app: a.app, name: v.name, dir: volumeDirectory(a.app, v) })),
       ),
+      jobs: host.apps.flatMap((a) => a.jobs.map((j) => ({ app: a.app, job: j.name }))),
     }),
   );
   const result = await callHost(script, key).done;

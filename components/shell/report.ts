@@ -1,4 +1,5 @@
 import { DOCKER_ROOT, FAIL_FUNCTION, HOST_TAG_PREFIX, LABELS, sayFunction, shQuote } from "./prelude";
+import { JOB_PATHS } from "./jobs";
 import { deployerSsh, HOST_SCRIPT_WORDS, onHost, SshTarget } from "./ssh";
 
 /**
@@ -25,6 +26,12 @@ export interface ReportVolume {
   readonly dir: string;
 }
 
+/** A scheduled job the host should have: whether its timer is installed, and its last run. */
+export interface ReportJob {
+  readonly app: string;
+  readonly job: string;
+}
+
 export interface ReportArgs {
   /** The host proxy's admin socket: its HTTP servers (routes) are reported when the socket exists. */
   readonly proxySocket: string;
@@ -32,6 +39,8 @@ export interface ReportArgs {
   readonly checks: readonly ReportCheck[];
   /** Volumes to look at. Default: none. */
   readonly volumes?: readonly ReportVolume[];
+  /** Jobs to look at. Default: none. */
+  readonly jobs?: readonly ReportJob[];
 }
 
 function volumeLine(v: ReportVolume): string {
@@ -60,7 +69,8 @@ const CONTAINER_FIELDS = [
 /**
  * Host side (sh): prints one JSON object describing what runs on the host — every container with the
  * app label (any state), every hcloud-deploy image tag and the image it names, the HTTP answer of each
- * check, the disk holding Docker's data, and the proxy's HTTP servers (null without a proxy). Reads only.
+ * check, the disk holding Docker's data, the volumes and jobs asked about, and the proxy's HTTP servers
+ * (null without a proxy). Reads only.
  */
 export function reportScript(args: ReportArgs): string {
   const checks = args.checks.map(checkLine).join("\n");
@@ -107,6 +117,16 @@ volume() {
     "$1" "$2" "$exists" "$mounted" "$vtotal" "$vavailable"
 }
 ${(args.volumes ?? []).map(volumeLine).join("\n")}
+printf '],"jobs":['
+first=1
+# job APP JOB
+job() {
+  installed=false last=null
+  if [ -f "${JOB_PATHS.units}/hcloud-deploy-$1.$2.timer" ]; then installed=true; fi
+  if [ -s "${JOB_PATHS.state}/$1/$2.last" ]; then last=$(cat "${JOB_PATHS.state}/$1/$2.last"); fi
+  sep; printf '{"app":"%s","job":"%s","installed":%s,"last":%s}' "$1" "$2" "$installed" "$last"
+}
+${(args.jobs ?? []).map((j) => `job ${shQuote(j.app)} ${shQuote(j.job)}`).join("\n")}
 printf '],"proxy":'
 servers=""
 if [ -S ${shQuote(args.proxySocket)} ]; then
@@ -116,18 +136,34 @@ printf '%s}\\n' "\${servers:-null}"
 `;
 }
 
+export interface OverSshOptions {
+  /**
+   * Where the private key comes from: 0 (stdin, and the rest of stdin reaches the host script) or another
+   * descriptor, leaving stdin to the host script whole. Default: 0.
+   */
+  readonly keyFd?: number;
+  /** A terminal for the host script (the deployer's stdin is one). Default: false. */
+  readonly tty?: boolean;
+}
+
 /**
- * The deployer's side (bash) of one read-only conversation with a host: the shared SSH prelude (stdin:
- * the deployer's private key), a fail-fast dial, then `remoteScript` on the host with its stdout passed
- * through. `what` names the conversation in failure lines (`hcloud-deploy: <what> on <host>: …`).
+ * The deployer's side (bash) of one conversation with a host: the shared SSH prelude (the deployer's
+ * private key, see OverSshOptions), a fail-fast dial, then `remoteScript` on the host with its stdin,
+ * stdout and exit status passed through. `what` names the conversation in failure lines (`hcloud-deploy: <what> on <host>: …`).
  */
-export function overSsh(target: SshTarget, hostName: string, what: string, remoteScript: string): string {
+export function overSsh(
+  target: SshTarget,
+  hostName: string,
+  what: string,
+  remoteScript: string,
+  options: OverSshOptions = {},
+): string {
   return `set -euo pipefail
 ${sayFunction(shQuote(what), shQuote(hostName))}
 ${FAIL_FUNCTION}
-${deployerSsh(target)}
+${deployerSsh(target, options.keyFd)}
 check_host
-${HOST_SCRIPT_WORDS}
+${options.tty ? "rsh_options=(-t)\n" : ""}${HOST_SCRIPT_WORDS}
 remote ${onHost(remoteScript)}
 `;
 }

@@ -39,13 +39,13 @@ export const CONNECT_TIMEOUT_SECONDS = 5;
  * Bash lines that open the deployer's side of every SSH conversation. They need `fail` (see the prelude)
  * and leave `$work`, a private directory, for the caller.
  *
- * Stdin must start with the OpenSSH private key (up to its END line); the rest of stdin is left for the
- * caller. The key goes into a private ssh-agent and never touches a disk. On every exit — success,
+ * Stdin (or descriptor `keyFd`, which is closed after) must start with the OpenSSH private key (up to
+ * its END line); the rest is left for the caller. The key goes into a private ssh-agent and never touches a disk. On every exit — success,
  * failure, SIGINT/SIGTERM/SIGHUP, or the death of the process that started the script (pulumi killed) —
  * the caller's `cleanup_hook` (when defined) runs, then every child process (master connections
  * included), the agent and `$work` go.
  */
-export function deployerSession(): string {
+export function deployerSession(keyFd = 0): string {
   return `# Our own process group, so that everything this script starts can be stopped together, even when
 # the command provider SIGKILLs the script itself (it does on cancellation).
 read -r _ _ _ _ pgid _ < /proc/$$/stat
@@ -70,12 +70,17 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# The private key: stdin up to its END line, into an agent of our own (never a file).
+# The private key: ${keyFd === 0 ? "stdin" : `file descriptor ${keyFd}`} up to its END line, into an agent of our own (never a file).
 key=""
 while IFS= read -r line; do
   key+="$line"$'\\n'
   [ "$line" = "-----END OPENSSH PRIVATE KEY-----" ] && break
-done
+done${
+    keyFd === 0
+      ? ""
+      : ` <&${keyFd}
+exec ${keyFd}<&-`
+  }
 eval "$(ssh-agent -s -a "$work/agent.sock")" >/dev/null
 agent_pid=$SSH_AGENT_PID
 printf '%s' "$key" | SSH_AUTH_SOCK="$work/agent.sock" ssh-add -q - 2>/dev/null ||
@@ -115,9 +120,11 @@ host_port=(${words((t) => t.port)})
 host_user=(${words((t) => t.user)})
 host_fpr=(${words((t) => parsePublicKey(t.hostKey).fingerprint)})
 printf '%s\\n' ${targets.map((t) => shQuote(knownHostsLine(t))).join(" ")} > "$work/known_hosts"
+# More options for every rsh (-t: a terminal for the remote command).
+rsh_options=()
 rsh() {
   local i=$1; shift
-  ssh ${options} -o ControlPath="$work/cm.$i" -p "\${host_port[i]}" "\${host_user[i]}@\${host_addr[i]}" "$@"
+  ssh ${options} "\${rsh_options[@]}" -o ControlPath="$work/cm.$i" -p "\${host_port[i]}" "\${host_user[i]}@\${host_addr[i]}" "$@"
 }
 host_where() {
   if [ "\${host_port[$1]}" = 22 ]; then printf '[%s]' "\${host_addr[$1]}"; else printf '[%s]:%s' "\${host_addr[$1]}" "\${host_port[$1]}"; fi
@@ -156,8 +163,8 @@ connect() {
  * The prelude for scripts that talk to one host: deployerSession and sshHosts for that host, plus
  * `remote <command> [args]` and `check_host`, which connects (see `connect`) or fails with its one line.
  */
-export function deployerSsh(target: SshTarget): string {
-  return `${deployerSession()}${sshHosts([target])}remote() { rsh 0 "$@"; }
+export function deployerSsh(target: SshTarget, keyFd = 0): string {
+  return `${deployerSession(keyFd)}${sshHosts([target])}remote() { rsh 0 "$@"; }
 check_host() { connect 0 > "$work/problem" || fail "$(cat "$work/problem")"; }
 `;
 }

@@ -50,9 +50,26 @@ describe("reportScript", () => {
         images: "12.5MB",
       },
       volumes: [],
+      jobs: [],
       proxy: null,
     });
     expect(host.calls()).toContain("docker ps -aq --no-trunc --filter label=hcloud-deploy.app");
+  });
+
+  test("a job it is asked about: its timer file and its last run (none on this machine)", () => {
+    host = fakeHost({ containers: [], images: [] });
+    const jobs = [{ app: "web", job: "cleanup" }];
+    const result = host.run(
+      reportScript({ proxySocket: path.join(host.dir, "none.sock"), checks: [], jobs }),
+    );
+    expect(parseHostReport("web-1", result.stdout).jobs).toEqual([
+      { app: "web", job: "cleanup", installed: false, last: null },
+    ]);
+    const script = reportScript({ proxySocket: "/s", checks: [], jobs });
+    expect(script).toContain(
+      'if [ -f "/etc/systemd/system/hcloud-deploy-$1.$2.timer" ]; then installed=true; fi',
+    );
+    expect(script).toContain('last=$(cat "/var/lib/hcloud-deploy/jobs/$1/$2.last")');
   });
 
   test("an app with domains is checked over HTTPS on its first name, through this host's proxy", () => {

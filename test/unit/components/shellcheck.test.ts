@@ -1,6 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { overSshScript } from "../../../components/shell/deployerCommand";
+import { execScript } from "../../../components/shell/exec";
+import { jobInstallScript, jobRemoveScript, jobRunScript } from "../../../components/shell/jobs";
 import { imageIndexScript } from "../../../components/shell/imageIndex";
 import { logsScript } from "../../../components/shell/logs";
 import { packFunction } from "../../../components/shell/pack";
@@ -59,6 +61,14 @@ const hetznerVolume = {
   volume: { name: "data" },
   volumeId: "4711",
   sizeGb: 20,
+};
+const job = {
+  app: "db",
+  hostName: "web-1",
+  job: "vacuum",
+  calendar: "*-*-* 03:00:00",
+  command: ["sh", "-c", "vacuumdb --all --analyze; echo '$PGHOST'"],
+  timeoutSeconds: 600,
 };
 const withDomains = { ...spec, domains: ["shop.example.com", "example.com"] };
 const checks = [
@@ -183,6 +193,13 @@ const variants: Variant[] = [
   variant("no checks", "sh", reportScript, { proxySocket: "/run/caddy/admin.sock", checks: [] }),
   variant("checks", "sh", reportScript, { proxySocket: "/run/caddy/admin.sock", checks }),
   variant("", "sh", logsScript, { app: "web", hostName: "web-1" }),
+  variant("job, follow", "sh", logsScript, {
+    app: "web",
+    hostName: "web-1",
+    job: "cleanup",
+    follow: true,
+    tail: 20,
+  }),
   variant("every option", "sh", logsScript, {
     app: "web",
     hostName: "web-1",
@@ -190,6 +207,31 @@ const variants: Variant[] = [
     since: "10m",
     tail: 50,
   }),
+  variant("", "sh", jobRunScript, job),
+  variant("", "sh", jobInstallScript, job),
+  variant("", "sh", jobRemoveScript, job),
+  variant("running", "sh", execScript, {
+    app: "web",
+    hostName: "web-1",
+    command: ["sh", "-c", "echo $HOME"],
+  }),
+  variant("new, tty", "sh", execScript, {
+    app: "db",
+    hostName: "web-1",
+    command: ["psql", "-c", "select 1"],
+    fresh: true,
+    tty: true,
+  }),
+  variant(
+    "exec, key on fd 3, tty",
+    "bash",
+    overSsh,
+    target,
+    "web-1",
+    "web",
+    execScript({ app: "web", hostName: "web-1", command: ["id"] }),
+    { keyFd: 3, tty: true },
+  ),
   variant("status", "bash", overSsh, target, "web-1", "status", reportScript({ proxySocket: "/s", checks })),
   variant("logs", "bash", overSsh, target, "web-1", "logs", logsScript({ app: "web", hostName: "web-1" })),
   variant("service", "bash", overSshScript, {

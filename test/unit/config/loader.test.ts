@@ -83,6 +83,7 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
       restart: "unless-stopped",
       health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 },
       after: [],
+      jobs: [],
     });
     expect("loadBalancer" in config.apps[0]).toBe(false);
     expect(config.apps[1].source).toEqual({ kind: "prebuilt", ref: digestRef("api") });
@@ -160,6 +161,30 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
     const raw = validRaw();
     raw.apps[1].after = ["web"];
     expect(parseConfig("dev", raw, validSecrets).apps.map((a) => a.after)).toEqual([[], ["web"]]);
+  });
+
+  test("jobs: name, schedule as written and as a systemd calendar, command, timeout's default", () => {
+    const raw = validRaw();
+    raw.apps[1].jobs = [
+      { name: "cleanup", schedule: "*/15 * * * *", command: ["./cleanup"] },
+      { name: "report", schedule: "@daily", command: ["./report", "--mail"], timeoutSeconds: 60 },
+    ];
+    expect(parseConfig("dev", raw, validSecrets).apps[1].jobs).toEqual([
+      {
+        name: "cleanup",
+        schedule: "*/15 * * * *",
+        calendar: "*-*-* *:00,15,30,45:00",
+        command: ["./cleanup"],
+        timeoutSeconds: 3600,
+      },
+      {
+        name: "report",
+        schedule: "@daily",
+        calendar: "*-*-* 00:00:00",
+        command: ["./report", "--mail"],
+        timeoutSeconds: 60,
+      },
+    ]);
   });
 
   test("release: the command, and its timeout's default", () => {
@@ -399,6 +424,40 @@ const invalid: [string, Mutation, string][] = [
     'hcloud-deploy:apps[1].after: "api" is not an app listed before "api" in hcloud-deploy:apps',
   ],
   ["after: not a list of names", (r) => (r.apps[1].after = "web"), "hcloud-deploy:apps[1].after:"],
+  [
+    "a job schedule that does not parse",
+    (r) => (r.apps[0].jobs = [{ name: "cleanup", schedule: "every night", command: ["./cleanup"] }]),
+    'hcloud-deploy:apps[0].jobs[0].schedule: "every night" is not a cron schedule: five fields',
+  ],
+  [
+    "a job schedule out of range",
+    (r) => (r.apps[0].jobs = [{ name: "cleanup", schedule: "0 25 * * *", command: ["./cleanup"] }]),
+    'hcloud-deploy:apps[0].jobs[0].schedule: hour "25" is outside 0-23',
+  ],
+  [
+    "two jobs with one name",
+    (r) =>
+      (r.apps[0].jobs = [
+        { name: "cleanup", schedule: "@daily", command: ["./cleanup"] },
+        { name: "cleanup", schedule: "@hourly", command: ["./cleanup", "--quick"] },
+      ]),
+    'hcloud-deploy:apps[0].jobs[1]: duplicate job name "cleanup"',
+  ],
+  [
+    "a job without a command",
+    (r) => (r.apps[0].jobs = [{ name: "cleanup", schedule: "@daily", command: [] }]),
+    "hcloud-deploy:apps[0].jobs[0].command: must name a program",
+  ],
+  [
+    "a job name with a dot",
+    (r) => (r.apps[0].jobs = [{ name: "clean.up", schedule: "@daily", command: ["./cleanup"] }]),
+    "hcloud-deploy:apps[0].jobs[0].name:",
+  ],
+  [
+    "a job key misspelled",
+    (r) => (r.apps[0].jobs = [{ name: "cleanup", schedule: "@daily", command: ["./c"], timeout: 5 }]),
+    'hcloud-deploy:apps[0].jobs[0]: unknown field "timeout"',
+  ],
   [
     "a release timeout of 0",
     (r) => (r.apps[0].release = { command: ["./migrate"], timeoutSeconds: 0 }),

@@ -23,6 +23,7 @@ describe("hostRootfsPackages", () => {
       "openssh-client",
       "openssh-server",
       "procps",
+      "systemd",
       "tini",
       "unattended-upgrades",
       "zstd",

@@ -1,3 +1,4 @@
+import { parseExecArgs } from "../../../ops/exec";
 import { parseLogsArgs } from "../../../ops/logs";
 import { parseStatusArgs } from "../../../ops/statusCommand";
 
@@ -20,6 +21,7 @@ const base = {
   follow: false,
   since: undefined,
   tail: undefined,
+  job: undefined,
 };
 test.each<[string[], object | string]>([
   [["--stack", "local", "--app", "web"], base],
@@ -35,7 +37,41 @@ test.each<[string[], object | string]>([
   [["--stack", "local", "--app", "web", "--tail", "all"], '--tail must be a number of lines, not "all"'],
   [["--stack", "local", "--app"], "--app needs a value"],
   [["--stack", "local", "--app", "web", "--grep", "x"], "usage: logs.ts"],
+  [
+    ["--stack", "local", "--app", "web", "--job", "cleanup", "--tail", "50"],
+    { ...base, job: "cleanup", tail: 50 },
+  ],
+  [
+    ["--stack", "local", "--app", "web", "--job", "cleanup", "--since", "10m"],
+    "--since does not apply to --job",
+  ],
 ])("logs %j", (argv, expected) => {
   if (typeof expected === "string") expect(() => parseLogsArgs(argv)).toThrow(expected);
   else expect(parseLogsArgs(argv)).toEqual(expected);
+});
+
+const execBase = {
+  stack: "local",
+  app: "db",
+  host: undefined,
+  fresh: false,
+  command: ["psql", "-c", "select 1"],
+};
+test.each<[string[], object | string]>([
+  [["--stack", "local", "--app", "db", "--", "psql", "-c", "select 1"], execBase],
+  [
+    ["--new", "--stack", "local", "--app", "db", "--host", "local-2", "--", "psql", "-c", "select 1"],
+    { ...execBase, host: "local-2", fresh: true },
+  ],
+  // After --, flags belong to the command.
+  [["--stack", "local", "--app", "db", "--", "ls", "--new"], { ...execBase, command: ["ls", "--new"] }],
+  [["--stack", "local", "--app", "db"], "no command after --; usage: exec.ts"],
+  [["--stack", "local", "--app", "db", "--"], "no command after --; usage: exec.ts"],
+  [["--app", "db", "--", "true"], "usage: exec.ts"],
+  [["--stack", "local", "--app", "--", "true"], "--app needs a value"],
+  [["--stack", "local", "--app", "db", "--tty", "--", "true"], "usage: exec.ts"],
+  [["--stack", "local", "--app", "db", "true"], "usage: exec.ts"],
+])("exec %j", (argv, expected) => {
+  if (typeof expected === "string") expect(() => parseExecArgs(argv)).toThrow(expected);
+  else expect(parseExecArgs(argv)).toEqual(expected);
 });

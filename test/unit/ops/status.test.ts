@@ -32,7 +32,7 @@ describe("desiredHosts reads the stack outputs", () => {
       [],
     ]);
     expect(web1.apps).toEqual([
-      { app: "web", digest: `sha256:${hex("a")}`, ...outputs.hostApps["web-1"].web, volumes: [] },
+      { app: "web", digest: `sha256:${hex("a")}`, ...outputs.hostApps["web-1"].web, volumes: [], jobs: [] },
     ]);
   });
 
@@ -255,6 +255,71 @@ describe("volumes: each app's, with its kind and space; a Hetzner Volume not mou
     expect(formatStatus("dev", [status]).split("\n").slice(3, 5)).toEqual([
       "    web volume data (Hetzner Volume, 20 GB, mounted): 1.0 GiB of 20.0 GiB used",
       "    web volume cache (directory): 1.0 GiB of 20.0 GiB used",
+    ]);
+  });
+});
+
+describe("jobs: each one's schedule and last run; a missing timer is drift, a failed run is not", () => {
+  const withJobs = desiredHosts("dev", {
+    ...outputs,
+    hostApps: {
+      "web-1": {
+        web: {
+          ...outputs.hostApps["web-1"].web,
+          jobs: [
+            { name: "cleanup", schedule: "0 3 * * *" },
+            { name: "report", schedule: "@daily" },
+          ],
+        },
+      },
+    },
+  })[0];
+  const job = (name: string, fields: object) => ({
+    app: "web",
+    job: name,
+    installed: true,
+    last: null,
+    ...fields,
+  });
+  const ran = (exitCode: number) => ({ last: { startedAt: "2026-12-03T03:00:00Z", exitCode, seconds: 4 } });
+  test.each<[string, object[] | undefined, string[], string[]]>([
+    [
+      "ran, and not yet",
+      [job("cleanup", ran(0)), job("report", {})],
+      [
+        "job cleanup (0 3 * * *): last run 2026-12-03T03:00:00Z, exit 0 after 4s",
+        "job report (@daily): not run yet",
+      ],
+      [],
+    ],
+    [
+      "a failed run, a timer missing",
+      [job("cleanup", ran(3)), job("report", { installed: false })],
+      [
+        "job cleanup (0 3 * * *): last run 2026-12-03T03:00:00Z, exit 3 (failed) after 4s",
+        "job report (@daily): timer missing",
+      ],
+      ["job report has no timer"],
+    ],
+    [
+      "a report from before jobs",
+      undefined,
+      ["job cleanup (0 3 * * *): not reported", "job report (@daily): not reported"],
+      [],
+    ],
+  ])("%s", (_name, jobs, lines, problems) => {
+    const [web] = hostStatus(withJobs, { ...healthy, jobs: jobs as HostReport["jobs"] }).apps;
+    expect([web.jobs, web.problems]).toEqual([lines, problems]);
+  });
+
+  test("formatStatus prints them under the app's row", () => {
+    const status = hostStatus(withJobs, {
+      ...healthy,
+      jobs: [job("cleanup", ran(0)), job("report", {})] as HostReport["jobs"],
+    });
+    expect(formatStatus("dev", [status]).split("\n").slice(3, 5)).toEqual([
+      "    web job cleanup (0 3 * * *): last run 2026-12-03T03:00:00Z, exit 0 after 4s",
+      "    web job report (@daily): not run yet",
     ]);
   });
 });
