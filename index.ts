@@ -12,8 +12,10 @@ import {
   ReleaseCommand,
   Service,
 } from "./components";
+import type { ImageSource } from "./components";
 import { httpPathOf } from "./components/service";
 import { Platform, platformsOf, platformSuffix } from "./components/platforms";
+import { checkoutSources } from "./config/gitSource";
 import { loadConfig } from "./config/loader";
 import { hostSpecsOutput, planHosts } from "./config/hostSpecs";
 import { runPreflight } from "./config/preflightRun";
@@ -36,6 +38,11 @@ export = async () => {
     catalogAccess: config.catalogAccess,
     registryAccess: config.registryAccess,
   });
+  // Apps built from a commit of another repository: fetched before anything is created, so a commit the
+  // repository lacks stops the deployment before anything rolls.
+  const checkouts = checkoutSources(config.apps, config.sourceAccess.token, process.cwd(), (line) =>
+    pulumi.log.info(line),
+  );
   const labels = { project: config.project, stack: config.stack };
 
   // One deployer key per stack: Hetzner refuses the same public key twice in a project.
@@ -91,7 +98,8 @@ export = async () => {
     // One image per platform the app's hosts run; each host gets its own platform's.
     const image = new AppImage(app.name, {
       app: app.name,
-      source: app.source,
+      source: checkouts[app.name]?.source ?? (app.source as ImageSource),
+      ...(checkouts[app.name] ? { tag: `${checkouts[app.name].revision}-${pulumi.getStack()}` } : {}),
       registry: config.registry,
       pushToken: config.secrets.registryPushToken,
       platforms: app.hosts.map((h) => platforms[h]),

@@ -11,6 +11,7 @@ import {
 import { VOLUME_SIZE_LIMITS } from "../components/hostVolume";
 import { VOLUME_NAME, VOLUME_PATH, VolumeMount } from "../components/shell/volumes";
 import { JOB_DEFAULTS } from "../components/appJob";
+import { GitSource, parseGitBuild } from "./gitSource";
 import { APP_NAME, configKey, DIGEST_REF } from "./schema";
 import { calendarOf } from "./schedule";
 import { LoadBalancerDraft, parseLoadBalancer, resolveLoadBalancers } from "./loadBalancer";
@@ -34,7 +35,7 @@ const JOB_NAME = APP_NAME;
 const MEMORY = /^\d+[bkmg]?$/;
 const SSH_PORT = 22;
 
-function parseSource(n: ConfigNode, pin: string | undefined): ImageSource {
+function parseSource(n: ConfigNode, pin: string | undefined): ImageSource | GitSource {
   const build = n.field("build");
   const image = n.field("image");
   if (build.present && image.present) n.fail('set either "build" or "image", not both');
@@ -46,6 +47,7 @@ function parseSource(n: ConfigNode, pin: string | undefined): ImageSource {
     };
   }
   if (!build.present) n.fail('needs "build" (a Docker context) or "image" (a prebuilt digest reference)');
+  if (build.object().git !== undefined) return parseGitBuild(build);
   const source: ImageSource = {
     kind: "build",
     context: build.field("context").string(),

@@ -52,7 +52,7 @@ export function parseConfig(
   stack: string,
   raw: RawConfig,
   secrets: PlainSecrets,
-): Omit<DeployConfig, "secrets" | "catalogAccess" | "registryAccess"> {
+): Omit<DeployConfig, "secrets" | "catalogAccess" | "registryAccess" | "sourceAccess"> {
   const sshPublicKeyNode = node(raw, "sshPublicKey");
   const sshPublicKey = sshPublicKeyNode.string();
   try {
@@ -166,6 +166,7 @@ function readConfig(): DeployConfig {
       token: plain.registryPullToken || plain.registryPushToken || undefined,
       insecure: config.registry.insecure,
     },
+    sourceAccess: { token: cfg.get("sourceToken") || undefined },
     secrets: {
       sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
       registryPushToken: plain.registryPushToken ? cfg.requireSecret("registryPushToken") : undefined,

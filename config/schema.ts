@@ -24,6 +24,7 @@ export const CONFIG_KEYS = [
   "deleteData",
   "registryPushToken",
   "registryPullToken",
+  "sourceToken",
   "appSecrets",
   "ci",
   "ciGithubToken",

@@ -26,7 +26,7 @@ function requireSecret(value: string | undefined, name: ConfigKeyName, why: stri
 
 /** Every secret the validated config needs is set, and the deployer's key pair matches. */
 export function checkSecrets(
-  config: Omit<DeployConfig, "secrets" | "ci" | "catalogAccess" | "registryAccess">,
+  config: Omit<DeployConfig, "secrets" | "ci" | "catalogAccess" | "registryAccess" | "sourceAccess">,
   secrets: PlainSecrets,
 ): void {
   if (!secrets.hcloudToken) {
@@ -45,7 +45,7 @@ export function checkSecrets(
   if (pair.blob !== parsePublicKey(config.sshPublicKey).blob) {
     throw new ConfigError(configKey("sshPrivateKey"), `does not match ${configKey("sshPublicKey")}`);
   }
-  if (config.apps.some((a) => a.source.kind === "build")) {
+  if (config.apps.some((a) => a.source.kind === "build" || a.source.kind === "git")) {
     requireSecret(secrets.registryPushToken, "registryPushToken", "to push the images this stack builds");
   }
   if (config.apps.some((a) => a.delivery === "registry")) {

@@ -1,4 +1,5 @@
 /** The validated shape of stack config, its defaults and allowed values (see loader.ts). */
+import type { GitSource } from "./gitSource";
 import type * as pulumi from "@pulumi/pulumi";
 import type { ImageSource, Registry } from "../components/appImage";
 import type { ProxyTls } from "../components/shell/caddy";
@@ -66,7 +67,8 @@ export interface HostConfig {
 export interface AppConfig {
   readonly name: string;
   readonly hosts: readonly string[];
-  readonly source: ImageSource;
+  /** A build context here, a prebuilt image, or a commit of another repository (config/gitSource.ts). */
+  readonly source: ImageSource | GitSource;
   readonly delivery: DeliveryMode;
   readonly port: number;
   /**
@@ -170,6 +172,8 @@ export interface DeployConfig {
   readonly catalogAccess: CatalogAccess;
   /** The stack's registry and its read-only token, for the preflight's look at prebuilt images. */
   readonly registryAccess: RegistryAccess;
+  /** The token for apps built from other Git repositories (build.git), plain: git reads it at preview. */
+  readonly sourceAccess: { readonly token: string | undefined };
   readonly secrets: {
     readonly sshPrivateKey: pulumi.Output<string>;
     readonly registryPushToken?: pulumi.Output<string>;
