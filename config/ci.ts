@@ -7,7 +7,7 @@ import { ConfigError, ConfigNode } from "./reader";
  * them `secret: true`. `registryPushToken` is read as well, but it predates the block.
  */
 export const CI_SECRET_KEYS = ["ciGithubToken", "ciPulumiAccessToken", "ciPulumiConfigPassphrase"] as const;
-export type CiSecretKey = (typeof CI_SECRET_KEYS)[number] | "registryPushToken";
+export type CiSecretKey = (typeof CI_SECRET_KEYS)[number] | "registryPushToken" | "sourceToken";
 
 /** Plain values of the secrets, for validation only; the component gets them as secret Outputs. */
 export type CiPlainSecrets = Partial<Record<CiSecretKey, string>>;
@@ -25,6 +25,8 @@ export const ACTIONS_SECRETS: readonly CiSecretSource[] = [
   { name: "PULUMI_ACCESS_TOKEN", configKey: "ciPulumiAccessToken" },
   { name: "PULUMI_CONFIG_PASSPHRASE", configKey: "ciPulumiConfigPassphrase" },
   { name: "REGISTRY_PUSH_TOKEN", configKey: "registryPushToken" },
+  // Only for private repositories of apps built from build.git; created when the stack sets it.
+  { name: "SOURCE_TOKEN", configKey: "sourceToken" },
 ];
 /** Every Actions variable the workflows read. */
 export const ACTIONS_VARIABLES = ["PULUMI_BACKEND_URL", "DEPLOY_RUNNER"] as const;

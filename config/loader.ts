@@ -94,7 +94,11 @@ export function parseConfig(
     deleteData: node(raw, "deleteData").boolean(false),
   };
   checkSecrets(config, secrets);
-  const ci = parseCiConfig(stack, raw.ci, { ...secrets.ci, registryPushToken: secrets.registryPushToken });
+  const ci = parseCiConfig(stack, raw.ci, {
+    ...secrets.ci,
+    registryPushToken: secrets.registryPushToken,
+    sourceToken: secrets.sourceToken,
+  });
   return { ...config, ci };
 }
 
@@ -149,6 +153,7 @@ function readConfig(): DeployConfig {
     registryPullToken: cfg.get("registryPullToken"),
     appSecrets: readObject(cfg, "appSecrets"),
     hcloudToken: new pulumi.Config("hcloud").get("token") ?? process.env.HCLOUD_TOKEN,
+    sourceToken: cfg.get("sourceToken"),
     ci: Object.fromEntries(CI_SECRET_KEYS.map((k) => [k, cfg.get(k)])),
   };
   const config = parseConfig(pulumi.getStack(), raw, plain);
@@ -166,7 +171,7 @@ function readConfig(): DeployConfig {
       token: plain.registryPullToken || plain.registryPushToken || undefined,
       insecure: config.registry.insecure,
     },
-    sourceAccess: { token: cfg.get("sourceToken") || undefined },
+    sourceAccess: { token: plain.sourceToken || undefined },
     secrets: {
       sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
       registryPushToken: plain.registryPushToken ? cfg.requireSecret("registryPushToken") : undefined,

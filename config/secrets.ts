@@ -11,6 +11,7 @@ export interface PlainSecrets {
   readonly registryPullToken?: string;
   readonly appSecrets?: unknown;
   readonly hcloudToken?: string;
+  readonly sourceToken?: string;
   /** The CI block's own secrets (its push token is registryPushToken above). */
   readonly ci?: Omit<CiPlainSecrets, "registryPushToken">;
 }

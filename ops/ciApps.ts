@@ -4,6 +4,9 @@
  *   npx ts-node scripts/ci-apps.ts --stack dev --stack prod
  *       prints the build matrix, one line of JSON: {"include":[{app, image, registry, username, context,
  *       dockerfile}]}, one entry per image repository however many stacks deploy it
+ *   npx ts-node scripts/ci-apps.ts sources --stack dev --stack prod
+ *       fetches the pinned commit of each app built from another repository (build.git) into .sources/,
+ *       where the matrix's context points; the token for private ones in SOURCE_TOKEN
  *   npx ts-node scripts/ci-apps.ts pins --stack dev --built '{"ghcr.io/o/web":"ghcr.io/o/web@sha256:…"}'
  *       prints "<app>\t<digest ref>" for every app the stack builds, from the build job's output
  *   npx ts-node scripts/ci-apps.ts pins --stack dev --deployed "$(pulumi stack output --json --stack dev)"
@@ -18,6 +21,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { Platform, platformOfServerType, platformsOf } from "../components/platforms";
+import { checkoutSource, GitSource, parseGitBuild, SOURCES_DIR } from "../config/gitSource";
 import { ConfigNode } from "../config/reader";
 import { CONFIG_DEFAULTS, configKey } from "../config/schema";
 
@@ -34,6 +38,8 @@ export interface BuiltApp {
   readonly dockerfile: string;
   /** What `docker buildx build --platform` gets: the platforms of the app's hosts, e.g. `linux/amd64,linux/arm64`. */
   readonly platforms: string;
+  /** For an app built from another repository: what `ci-apps.ts sources` fetches into `context`. */
+  readonly git?: GitSource;
 }
 
 export interface StackApps {
@@ -73,15 +79,21 @@ export function parseStackApps(config: Record<string, unknown>): BuiltApp[] {
   return unpinned.map((n) => {
     const app = n.field("name").matching(LOWERCASE_NAME, "a lowercase app name");
     const build = n.field("build");
-    const context = build.field("context").string();
+    const git = build.object().git !== undefined ? parseGitBuild(build) : undefined;
+    // A pinned commit is built from its tree, where `sources` unpacks it (as the program does).
+    const context = git
+      ? path.posix.join(SOURCES_DIR, git.commit, git.context)
+      : build.field("context").string();
+    const dockerfile = git?.dockerfile ?? build.field("dockerfile").string(CONFIG_DEFAULTS.dockerfile);
     return {
       app,
       image: `${registry}/${namespace}/${app}`,
       registry,
       username,
       context,
-      dockerfile: path.posix.join(context, build.field("dockerfile").string(CONFIG_DEFAULTS.dockerfile)),
+      dockerfile: path.posix.join(context, dockerfile),
       platforms: platformsOfHosts(n.field("hosts").strings([]), serverTypes),
+      ...(git ? { git } : {}),
     };
   });
 }
@@ -127,7 +139,8 @@ export function buildMatrix(stacks: readonly StackApps[]): { include: BuiltApp[]
       } else if (seen.app.context !== app.context || seen.app.dockerfile !== app.dockerfile) {
         throw new CiAppsError(
           `${app.image} is built from ${seen.app.dockerfile} by stack ${seen.stack} but from ` +
-            `${app.dockerfile} by stack ${stack}: one repository cannot hold both`,
+            `${app.dockerfile} by stack ${stack}: one repository cannot hold both` +
+            (app.git ? " (stacks sharing an image repository pin the same commit of its source)" : ""),
         );
       }
     }
@@ -183,14 +196,35 @@ export function pinsFromDeployed(stack: StackApps, outputsJson: string): [string
     .map((app) => [app.app, checkRef("--deployed", app, running[app.app])]);
 }
 
+/**
+ * Fetches the pinned commit of every app the stacks build from another repository into `.sources/`, with
+ * the token in SOURCE_TOKEN (never argv); prints one `source: <app> built from <commit>` line each.
+ */
+export function fetchSources(root: string, stacks: readonly StackApps[], token: string | undefined): string {
+  const seen = new Set<string>();
+  return stacks
+    .flatMap((s) => s.apps)
+    .filter((app) => app.git !== undefined && !seen.has(app.image) && seen.add(app.image))
+    .map((app) => {
+      const git = app.git as GitSource;
+      checkoutSource(git, `${app.app}.build.commit`, token, root);
+      return `source: ${app.app} built from ${git.commit} of ${git.url}`;
+    })
+    .join("\n");
+}
+
 const USAGE =
   "usage: ci-apps.ts --stack <stack> [--stack <stack>...]\n" +
+  "       ci-apps.ts sources --stack <stack> [--stack <stack>...]   (token in SOURCE_TOKEN)\n" +
   "       ci-apps.ts pins --stack <stack> (--built <json> | --deployed <json>)";
 
-function parseArgs(argv: readonly string[]): { command: "matrix" | "pins"; flags: Map<string, string[]> } {
+function parseArgs(argv: readonly string[]): {
+  command: "matrix" | "pins" | "sources";
+  flags: Map<string, string[]>;
+} {
   const args = [...argv];
-  const command = args[0] === "pins" ? "pins" : "matrix";
-  if (command === "pins") args.shift();
+  const command = args[0] === "pins" || args[0] === "sources" ? args[0] : "matrix";
+  if (command !== "matrix") args.shift();
   const flags = new Map<string, string[]>();
   while (args.length > 0) {
     const flag = args.shift() as string;
@@ -208,9 +242,11 @@ export function runCiApps(argv: readonly string[], root: string): string {
   const { command, flags } = parseArgs(argv);
   const stacks = flags.get("--stack") ?? [];
   if (stacks.length === 0) throw new CiAppsError(USAGE);
-  if (command === "matrix") {
+  if (command === "matrix" || command === "sources") {
     if (flags.has("--built") || flags.has("--deployed")) throw new CiAppsError(USAGE);
-    return JSON.stringify(buildMatrix(stacks.map((s) => readStack(root, s))));
+    const read = stacks.map((s) => readStack(root, s));
+    if (command === "sources") return fetchSources(root, read, process.env.SOURCE_TOKEN || undefined);
+    return JSON.stringify(buildMatrix(read));
   }
   const built = flags.get("--built") ?? [];
   const deployed = flags.get("--deployed") ?? [];

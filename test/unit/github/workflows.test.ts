@@ -329,6 +329,14 @@ describe("main.yml", () => {
     expect(normalised("prod")).toBe(normalised("dev"));
   });
 
+  test("the pinned sources of build.git apps are fetched before the build, with the token in the environment", () => {
+    const names = jobs.build.steps.map((s: { name?: string }) => s.name);
+    expect(names.indexOf("Fetch the pinned sources")).toBeLessThan(names.indexOf("Build and push"));
+    const step = stepNamed(jobs.build, "Fetch the pinned sources");
+    expect(step.env).toEqual({ SOURCE_TOKEN: "${{ secrets.SOURCE_TOKEN }}" });
+    expect(step.run).toBe("npx ts-node scripts/ci-apps.ts sources --stack dev --stack prod");
+  });
+
   test("digests flow from the build job to `pulumi config set` in each deploy", () => {
     const list = runScript(stepNamed(jobs.build, "List the images the stacks build").run as string, {});
     expect([list.status, list.stderr]).toEqual([0, ""]);

@@ -1,3 +1,4 @@
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -249,5 +250,49 @@ describe("ci-apps (ops/ciApps.ts behind scripts/ci-apps.ts)", () => {
 
   test("a stack name is never a path", () => {
     expect(errorOf(() => ciApps(["--stack", "../prod"], ROOT))).toBe('"../prod" is not a stack name');
+  });
+});
+
+describe("ci-apps and apps built from another repository (build.git)", () => {
+  let root: string;
+  let commit: string;
+  const sh = (cmd: string, cwd: string) => execFileSync("sh", ["-c", cmd], { cwd, encoding: "utf8" }).trim();
+  beforeAll(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "hcd-ci-git-"));
+    const repo = path.join(root, "api");
+    fs.mkdirSync(path.join(repo, "svc"), { recursive: true });
+    fs.writeFileSync(path.join(repo, "svc", "Dockerfile"), "FROM scratch\n");
+    sh(
+      "git init -q -b main && git config user.email t@t && git config user.name t && git add -A && git commit -qm one",
+      repo,
+    );
+    commit = sh("git rev-parse HEAD", repo);
+    process.env.HCLOUD_DEPLOY_CACHE = path.join(root, "cache");
+    const stackFile = [
+      "config:",
+      "  hcloud-deploy:registry: {namespace: example-org, username: example-bot}",
+      "  hcloud-deploy:hosts: [{name: web-1, location: fsn1}]",
+      "  hcloud-deploy:apps:",
+      `    - {name: api, hosts: [web-1], port: 8080, build: {git: "file://${repo}", commit: ${commit}, context: svc}}`,
+      "",
+    ].join("\n");
+    fs.writeFileSync(path.join(root, "Pulumi.dev.yaml"), stackFile);
+  });
+  afterAll(() => {
+    delete process.env.HCLOUD_DEPLOY_CACHE;
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("the matrix builds the commit's tree under .sources/; `sources` fetches it there", () => {
+    const [entry] = JSON.parse(ciApps(["--stack", "dev"], root)).include;
+    expect([entry.context, entry.dockerfile, entry.git.commit]).toEqual([
+      `.sources/${commit}/svc`,
+      `.sources/${commit}/svc/Dockerfile`,
+      commit,
+    ]);
+    expect(ciApps(["sources", "--stack", "dev"], root)).toBe(
+      `source: api built from ${commit} of file://${path.join(root, "api")}`,
+    );
+    expect(fs.readFileSync(path.join(root, entry.dockerfile), "utf8")).toBe("FROM scratch\n");
   });
 });
