@@ -18,7 +18,7 @@ export interface GitSource {
   readonly url: string;
   /** The 40-hex commit deployed. */
   readonly commit: string;
-  /** The branch the bump workflow follows (never deployed as such). */
+  /** The branch the commit is taken from, to follow when the pin is bumped (never deployed as such). */
   readonly branch: string;
   /** Build context inside the repository, relative. */
   readonly context: string;
@@ -47,7 +47,7 @@ export function parseGitBuild(n: ConfigNode): GitSource {
   const commit = commitNode.string();
   if (!COMMIT.test(commit)) {
     commitNode.fail(
-      `"${commit}" is not a commit: give its 40 lowercase hex digits (branch and tag names move; the bump workflow follows "branch")`,
+      `"${commit}" is not a commit: give its 40 lowercase hex digits (branch and tag names move; a deployment is always pinned)`,
     );
   }
   const source: GitSource = {
