@@ -17,6 +17,7 @@ interface Step {
 }
 interface Job {
   name: string;
+  strategy?: { "fail-fast"?: boolean; matrix: Record<string, unknown> };
   "runs-on": string;
   needs?: string | string[];
   if?: string;
@@ -35,7 +36,7 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const FILES = ["pull-request", "main", "rollback"] as const;
+const FILES = ["pull-request", "main", "rollback", "bump-sources"] as const;
 const STACKS = ["dev", "prod"];
 const DEPLOY_RUNNER = "${{ vars.DEPLOY_RUNNER || 'ubuntu-latest' }}";
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
@@ -158,11 +159,12 @@ describe("least privilege", () => {
     expect(wf[file].permissions).toEqual({ contents: "read" });
   });
 
-  test("only the preview jobs get more: write access to PR comments", () => {
+  test("only the preview jobs get more (PR comments), and the bump job (its branch and pull request)", () => {
     const widened = allJobs.filter((j) => j.job.permissions).map((j) => [j.file, j.id, j.job.permissions]);
     expect(widened).toEqual([
       ["pull-request", "preview-dev", { contents: "read", "pull-requests": "write" }],
       ["pull-request", "preview-prod", { contents: "read", "pull-requests": "write" }],
+      ["bump-sources", "bump", { contents: "write", "pull-requests": "write" }],
     ]);
   });
 
@@ -468,6 +470,82 @@ describe("rollback.yml", () => {
 
   test("a prod rollback goes through the production environment", () => {
     expect(jobs.rollback.environment).toBe("${{ inputs.stack == 'prod' && 'production' || 'dev' }}");
+  });
+});
+
+describe("bump-sources.yml", () => {
+  const job = wf["bump-sources"].jobs.bump;
+  const open = stepNamed(job, "Open the pull request").run as string;
+  const FAKE_GIT = `printf 'git %s\\n' "$*" >>"$FAKE_LOG"; if [[ $1 == diff ]]; then exit "$FAKE_DIFF"; fi`;
+  const FAKE_GH = `printf 'gh %s\\n' "$*" >>"$FAKE_LOG"; if [[ $1 == pr && $2 == view ]]; then [[ -z $FAKE_PR ]] || echo "$FAKE_PR"; fi`;
+  const temp = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bump-step-"));
+    fs.writeFileSync(
+      path.join(dir, "bumps.txt"),
+      "bump: api 0123456789ab → fedcba987654 (https://github.com/o/api.git main)\n",
+    );
+    return dir;
+  };
+
+  test("daily and by hand, one job per stack, one run at a time", () => {
+    expect(Object.keys(wf["bump-sources"].on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    expect(job.strategy).toEqual({ "fail-fast": false, matrix: { stack: STACKS } });
+    expect(wf["bump-sources"].concurrency).toEqual({ group: "bump-sources", "cancel-in-progress": false });
+  });
+
+  test("the pins move with the repository's own script, the token in its environment", () => {
+    const step = stepNamed(job, "Move the pins");
+    expect(step.env).toEqual({ STACK: "${{ matrix.stack }}", SOURCE_TOKEN: "${{ secrets.SOURCE_TOKEN }}" });
+    // This repository's stacks build nothing from other repositories: nothing moves.
+    const dir = temp();
+    const moved = runScript(step.run as string, { STACK: "dev", RUNNER_TEMP: dir });
+    expect([moved.status, moved.stdout, moved.stderr]).toEqual([0, "", ""]);
+    expect(fs.readFileSync(path.join(dir, "bumps.txt"), "utf8")).toBe("");
+  });
+
+  test("moved pins: a branch per stack, pushed with gh's credential helper, one pull request listing the moves", () => {
+    const dir = temp();
+    const run = runScript(
+      open,
+      { STACK: "dev", FAKE_DIFF: "1", FAKE_PR: "", RUNNER_TEMP: dir },
+      { git: FAKE_GIT, gh: FAKE_GH },
+    );
+    expect([run.status, run.stderr]).toEqual([0, ""]);
+    expect(run.calls.map((c) => c.replaceAll(dir, "$RUNNER_TEMP"))).toEqual([
+      "git diff --quiet",
+      "git switch -C bump-sources/dev",
+      "git -c user.name=github-actions[bot] -c user.email=41898282+github-actions[bot]@users.noreply.github.com commit -q -a -m Bump the pinned sources of dev",
+      "gh auth setup-git",
+      "git push --force origin bump-sources/dev",
+      "gh pr view bump-sources/dev --json state --jq .state",
+      "gh pr create --base main --head bump-sources/dev --title Bump the pinned sources of dev --body-file $RUNNER_TEMP/body.md",
+    ]);
+    expect(fs.readFileSync(path.join(dir, "body.md"), "utf8")).toBe(
+      "The pinned sources of `dev` moved to their branches' newest commits:\n\n- bump: api 0123456789ab → fedcba987654 (https://github.com/o/api.git main)\n",
+    );
+  });
+
+  test("an open pull request of the stack is updated, not opened again; nothing moved, nothing pushed", () => {
+    const dir = temp();
+    const again = runScript(
+      open,
+      { STACK: "prod", FAKE_DIFF: "1", FAKE_PR: "OPEN", RUNNER_TEMP: dir },
+      { git: FAKE_GIT, gh: FAKE_GH },
+    );
+    expect(again.status).toBe(0);
+    expect(again.calls.at(-1)?.replaceAll(dir, "$RUNNER_TEMP")).toBe(
+      "gh pr edit bump-sources/prod --body-file $RUNNER_TEMP/body.md",
+    );
+    const none = runScript(
+      open,
+      { STACK: "prod", FAKE_DIFF: "0", FAKE_PR: "", RUNNER_TEMP: temp() },
+      { git: FAKE_GIT, gh: FAKE_GH },
+    );
+    expect([none.status, none.stdout, none.calls]).toEqual([
+      0,
+      "no source of prod moved\n",
+      ["git diff --quiet"],
+    ]);
   });
 });
 
