@@ -4,6 +4,7 @@
  * another image, a failing health check, the wanted image gone from the host, a container of ours the
  * stack does not know.
  */
+import { proxyEndpoint } from "../components/shell/rollout";
 import {
   ContainerReport,
   DesiredApp,
@@ -129,7 +130,7 @@ function appStatus(host: DesiredHost, report: HostReport, want: DesiredApp): App
   const running = runningDigest(report, want.app, c);
   const [health, healthy] = healthOf(report, want.app, c);
   const imageMissing = !report.images.some((i) => digestOfTag(want.app, i.tag) === want.digest);
-  const routed = want.domains.length > 0 || want.hostPort !== undefined;
+  const routed = proxyEndpoint(want) !== undefined;
   // An app without a route that still has one (a hostPort removed, not deployed yet) shows it.
   const proxied = routeOf(want.app, report.proxy);
   const route = routed

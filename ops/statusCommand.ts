@@ -8,6 +8,7 @@
  *
  * Every host is asked over the pinned-key SSH prelude (components/shell/ssh.ts), in parallel.
  */
+import { proxyEndpoint } from "../components/shell/rollout";
 import { PROXY } from "../components/shell/prelude";
 import { overSsh, ReportCheck, reportScript } from "../components/shell/report";
 import { volumeDirectory } from "../components/shell/volumes";
@@ -37,7 +38,7 @@ export function parseStatusArgs(argv: readonly string[]): { stack: string; repai
 async function askHost(host: DesiredHost, key: string): Promise<HostStatus> {
   // Through the proxy, so only for apps it serves.
   const checks: ReportCheck[] = host.apps.flatMap((a) =>
-    a.domains.length > 0 || a.hostPort !== undefined
+    proxyEndpoint(a) !== undefined
       ? [
           {
             app: a.app,
