@@ -1,7 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { HostTarget } from "./hostTarget";
-import { overSshScript, SCRIPT_VARIABLE, scriptCommandLine } from "./shell/deployerCommand";
+import { modalCommandArgs } from "./deployerCommand";
+import { overSshScript } from "./shell/deployerCommand";
 import { jobInstallScript, jobRemoveScript, JobSpec } from "./shell/jobs";
 
 /** Defaults of the optional AppJobArgs fields. */
@@ -58,20 +59,12 @@ export class AppJob extends pulumi.ComponentResource {
         delete: jobRemoveScript(spec),
       }),
     );
+    // A changed schedule, command or timeout changes the script: an update rewrites the units in place.
+    // A replaced server starts without the timer: its ID is the trigger.
+    const stdin = target.connection.apply((c) => `${c.privateKey.trimEnd()}\n`);
     const run = new command.local.Command(
       `${name}-timer`,
-      {
-        create: scriptCommandLine("create"),
-        // A changed schedule, command or timeout rewrites the units in place (the script changes).
-        update: scriptCommandLine("update"),
-        delete: scriptCommandLine("delete"),
-        interpreter: ["/bin/sh", "-c"],
-        environment: { [SCRIPT_VARIABLE]: script },
-        addPreviousOutputInEnv: false,
-        stdin: pulumi.secret(target.connection.apply((c) => `${c.privateKey.trimEnd()}\n`)),
-        // A replaced server starts without the timer.
-        triggers: [target.serverId],
-      },
+      modalCommandArgs(script, stdin, [target.serverId]),
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.scheduled = run.stdout;

@@ -2,7 +2,8 @@ import * as command from "@pulumi/command";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { HostTarget } from "./hostTarget";
-import { overSshScript, SCRIPT_VARIABLE, scriptCommandLine } from "./shell/deployerCommand";
+import { modalCommandArgs } from "./deployerCommand";
+import { overSshScript } from "./shell/deployerCommand";
 import { mountVolumeScript, unmountVolumeScript } from "./shell/volumes";
 
 /** Hetzner's bounds for a volume's size, in GB. */
@@ -89,19 +90,11 @@ export class HostVolume extends pulumi.ComponentResource {
           delete: unmountVolumeScript({ ...spec, kept: !deleteData }),
         });
       });
+    // An update is a resize: the mount grows the file system online.
+    const stdin = target.connection.apply((c) => `${c.privateKey.trimEnd()}\n`);
     const mount = new command.local.Command(
       `${name}-mount`,
-      {
-        create: scriptCommandLine("create"),
-        // A resize: the mount grows the file system online.
-        update: scriptCommandLine("update"),
-        delete: scriptCommandLine("delete"),
-        interpreter: ["/bin/sh", "-c"],
-        environment: { [SCRIPT_VARIABLE]: script },
-        addPreviousOutputInEnv: false,
-        stdin: pulumi.secret(target.connection.apply((c) => `${c.privateKey.trimEnd()}\n`)),
-        triggers: [volume.id, target.serverId],
-      },
+      modalCommandArgs(script, stdin, [volume.id, target.serverId]),
       { parent: this, dependsOn: [attachment] },
     );
     this.volumeId = volume.id;

@@ -2,7 +2,8 @@ import * as crypto from "crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { Delivery } from "./delivery";
-import { overSshScript, SCRIPT_VARIABLE, scriptCommandLine } from "./shell/deployerCommand";
+import { modalCommandArgs } from "./deployerCommand";
+import { overSshScript } from "./shell/deployerCommand";
 import { rolloutRemoveScript, rolloutScript } from "./shell/rollout";
 import { envFileContent, HealthCheck, RolloutStrategy, ServiceSpec, settingsHash } from "./shell/service";
 import type { VolumeMount } from "./shell/volumes";
@@ -141,24 +142,14 @@ export class Service extends pulumi.ComponentResource {
           `${connection.privateKey.trimEnd()}\n${envFileContent({ ...env, ...secrets })}`,
       );
 
-    new command.local.Command(
-      `${name}-rollout`,
-      {
-        create: scriptCommandLine("create"),
-        // New triggers still replace the resource (pulumi-command 1.2.1, checked on the local stack);
-        // other input changes (the script, the env file) run `update`, which converges without a new
-        // claim on the container (see rolloutScript).
-        update: scriptCommandLine("update"),
-        delete: scriptCommandLine("delete"),
-        interpreter: ["/bin/sh", "-c"],
-        environment: { [SCRIPT_VARIABLE]: script },
-        addPreviousOutputInEnv: false,
-        stdin: pulumi.secret(stdin),
-        triggers,
-      },
-      // Rolling across hosts: the program makes this rollout wait for others through opts.dependsOn.
-      { parent: this, dependsOn: opts?.dependsOn },
-    );
+    // New triggers still replace the resource (pulumi-command 1.2.1, checked on the local stack); other
+    // input changes (the script, the env file) run `update`, which converges without a new claim on the
+    // container (see rolloutScript). Rolling across hosts: the program makes this rollout wait for others
+    // through opts.dependsOn.
+    new command.local.Command(`${name}-rollout`, modalCommandArgs(script, stdin, triggers), {
+      parent: this,
+      dependsOn: opts?.dependsOn,
+    });
 
     this.url =
       domains.length > 0

@@ -2,6 +2,8 @@
  * What `npm run local:up` and the e2e test share: the Pulumi environment of a local stack, images
  * built by the local environment and pinned in the stack config, and pulumi invocations with live output.
  */
+import { checkoutSource, GitSource, parseGitBuild, SOURCES_DIR } from "../config/gitSource";
+import { ConfigNode } from "../config/reader";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, symlink } from "node:fs/promises";
@@ -18,8 +20,11 @@ export const LOCAL_PASSPHRASE = "hcloud-deploy-local";
 
 export interface LocalApp {
   name: string;
+  /** Build context, relative to the project; for a build.git app, inside its commit's tree. */
   context: string;
   port: number;
+  /** For an app built from another repository: the commit buildLocalImage fetches first. */
+  git?: GitSource;
 }
 
 /**
@@ -39,15 +44,19 @@ export function pulumiEnv(projectDir: string, env: LocalEnvInfo | undefined): No
   };
 }
 
-/** The apps of a stack file that are built from a context (the local environment builds those offline). */
+/** The apps of a stack file that are built (the local environment builds those offline). */
 export function localApps(stackFile: string): LocalApp[] {
   const config = parse(readFileSync(stackFile, "utf8")).config as Record<string, unknown>;
-  const apps = (config[configKey("apps")] ?? []) as {
-    name: string;
-    port: number;
-    build?: { context: string };
-  }[];
-  return apps.filter((a) => a.build).map((a) => ({ name: a.name, context: a.build!.context, port: a.port }));
+  const apps = new ConfigNode(configKey("apps"), (config[configKey("apps")] ?? []) as never).optionalItems();
+  return apps
+    .filter((n) => n.field("build").present)
+    .map((n) => {
+      const build = n.field("build");
+      const app = { name: n.field("name").string(), port: n.field("port").integer(1, 65535) };
+      if (build.object().git === undefined) return { ...app, context: build.field("context").string() };
+      const git = parseGitBuild(build);
+      return { ...app, context: path.join(SOURCES_DIR, git.commit, git.context), git };
+    });
 }
 
 /**
@@ -67,6 +76,10 @@ const OFFLINE_BUILDS: Record<
 /** Builds an app's image the way this machine can offline, pushes it and returns the digest reference. */
 export async function buildLocalImage(projectDir: string, app: LocalApp, env: LocalEnvInfo): Promise<string> {
   const engine: EngineAddress = { dockerHost: env.dockerHost };
+  if (app.git) {
+    checkoutSource(app.git, `${app.name}.build.commit`, process.env.SOURCE_TOKEN || undefined, projectDir);
+    process.stderr.write(`source: ${app.name} built from ${app.git.commit} of ${app.git.url}\n`);
+  }
   const context = path.join(projectDir, app.context);
   const offline = OFFLINE_BUILDS[app.context];
   const image = offline

@@ -175,6 +175,54 @@ describeEngine("the local stack's day 2, as the docs show it", () => {
       expect(logs.output).toMatch(new RegExp(`^\\[${host}\\] \\d{4}-`, "m"));
   }, 300_000);
 
+  test("exec: the command's exit status through npm; --new has the app's secret env, never in argv", async () => {
+    const report = await npmRun(["exec", "--", "--stack", "local", "--app", "api", "--", "report"]);
+    expect([report.code, report.output]).toEqual([0, expect.stringMatching(/^report: \d+ notes$/m)]);
+    const three = await npmRun([
+      "exec",
+      "--",
+      "--stack",
+      "local",
+      "--app",
+      "web",
+      "--host",
+      "local-2",
+      "--",
+      "/bin/busybox",
+      "sh",
+      "-c",
+      "exit 3",
+    ]);
+    expect(three.code).toBe(3);
+    const url = (
+      await pulumiOutput(
+        ["config", "get", "--stack", "local", "--path", "hcloud-deploy:appSecrets.api.DATABASE_URL"],
+        opts,
+      )
+    ).trim();
+    const sampler = sampleArgv(200);
+    const fresh = await npmRun([
+      "exec",
+      "--",
+      "--stack",
+      "local",
+      "--app",
+      "api",
+      "--new",
+      "--",
+      "sh",
+      "-c",
+      "case $DATABASE_URL in postgresql://*) echo has-the-url ;; *) exit 9 ;; esac",
+    ]);
+    const argv = await sampler.stop();
+    expect([fresh.code, fresh.output.includes("has-the-url")]).toEqual([0, true]);
+    expect([url.length > 8, fresh.output.includes(url), argv.includes(url)]).toEqual([true, false, false]);
+    outcome(
+      "exec",
+      "exit 0 and 3 came through npm; --new ran with DATABASE_URL set, never in argv or output",
+    );
+  }, 300_000);
+
   test("rollback --list/--to, then local:up keeps the pins until --roll-forward", async () => {
     const v1 = (await outputs()).appImages.web as string;
     await writeFile(path.join(work, "apps/web/www/index.html"), "web v2");

@@ -3,7 +3,7 @@
 // returned; `--new` in a fresh container made like the app's (env, volume, network) and removed after.
 // Needs root and setup-machine.sh.
 import { runExec } from "../../ops/exec";
-import { rollout, serviceSpec, ServingRig, setUpProxy, startServingRig, stopServingRig } from "./serving";
+import { ServingRig, startApiWithVolume, stopServingRig } from "./serving";
 import { deployerKey, TestHost } from "./support";
 
 let rig: ServingRig;
@@ -25,16 +25,8 @@ function exec(command: string[], fresh = false, input = "") {
 }
 
 beforeAll(async () => {
-  rig = await startServingRig(
-    "api",
-    { name: "it-exec", address: "fd5e:0:0:b1::1" },
-    { v1: { version: "api v1" } },
-  );
+  rig = await startApiWithVolume({ name: "it-exec", address: "fd5e:0:0:b1::1" });
   host = rig.host;
-  expect((await setUpProxy(host)).code).toBe(0);
-  const spec = serviceSpec(host, "api", rig.refs.v1, { volumes: [{ name: "data", path: "/data" }] });
-  const served = await rollout(host, spec, "GREETING=hello from the env file\n");
-  expect([served.code, served.stderr]).toEqual([0, ""]);
 }, 300_000);
 
 afterAll(() => stopServingRig(rig), 120_000);

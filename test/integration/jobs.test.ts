@@ -10,15 +10,7 @@ import { logsScript } from "../../components/shell/logs";
 import { overSsh, reportScript } from "../../components/shell/report";
 import { parseHostReport } from "../../ops/desired";
 import { callHost } from "../../ops/hostCall";
-import {
-  rollout,
-  runCommand,
-  serviceSpec,
-  ServingRig,
-  setUpProxy,
-  startServingRig,
-  stopServingRig,
-} from "./serving";
+import { runCommand, ServingRig, startApiWithVolume, stopServingRig } from "./serving";
 import { deployerKey, TestHost } from "./support";
 
 let rig: ServingRig;
@@ -73,16 +65,8 @@ async function jobLogs(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  rig = await startServingRig(
-    "api",
-    { name: "it-jobs", address: "fd5e:0:0:b3::1" },
-    { v1: { version: "api v1" } },
-  );
+  rig = await startApiWithVolume({ name: "it-jobs", address: "fd5e:0:0:b3::1" });
   host = rig.host;
-  expect((await setUpProxy(host)).code).toBe(0);
-  const spec = serviceSpec(host, "api", rig.refs.v1, { volumes: [{ name: "data", path: "/data" }] });
-  const served = await rollout(host, spec, "GREETING=hello from the env file\n");
-  expect([served.code, served.stderr]).toEqual([0, ""]);
 }, 300_000);
 
 afterAll(() => stopServingRig(rig), 120_000);

@@ -185,3 +185,19 @@ export async function viaProxy(host: TestHost, port = 8080, urlPath = "/"): Prom
   );
   return result.code === 0 ? result.stdout : `curl failed (${result.code}): ${result.stderr.trim()}`;
 }
+
+/** The env file startApiWithVolume's app runs with. */
+export const API_GREETING = "hello from the env file";
+
+/**
+ * A rig whose host runs the proxy and app `api` (one version) with volume `data` at /data and GREETING
+ * in its env file: what one-off containers like the app (exec --new, jobs) must see.
+ */
+export async function startApiWithVolume(host: { name: string; address: string }): Promise<ServingRig> {
+  const rig = await startServingRig("api", host, { v1: { version: "api v1" } });
+  expect((await setUpProxy(rig.host)).code).toBe(0);
+  const spec = serviceSpec(rig.host, "api", rig.refs.v1, { volumes: [{ name: "data", path: "/data" }] });
+  const served = await rollout(rig.host, spec, `GREETING=${API_GREETING}\n`);
+  expect([served.code, served.stderr]).toEqual([0, ""]);
+  return rig;
+}
