@@ -37,6 +37,11 @@ const stackFile = () => path.join(dir, `Pulumi.${STACK}.yaml`);
 
 /** A commit of the billing repository whose site says `page`. */
 async function commit(page: string): Promise<string> {
+  // What a real build would use; the local stack stands in for it offline with busybox httpd on www/.
+  await writeFile(
+    path.join(repo, "Dockerfile"),
+    'FROM busybox\nCOPY www /www\nCMD ["httpd", "-f", "-h", "/www"]\n',
+  );
   await writeFile(path.join(repo, "www", "index.html"), page);
   sh(`git add -A && git commit -qm '${page}'`, repo);
   return sh("git rev-parse HEAD", repo);
@@ -144,6 +149,12 @@ describeE2e("an app built from another repository, on the real engine", () => {
     delete doc.config["hcloud-deploy:imagePins"];
     await writeFile(stackFile(), stringify(doc));
     try {
+      // Unpinned, the program would build the app itself and push it: that needs a push token.
+      const token = await runCaptured(
+        ["config", "set", "--stack", STACK, "--secret", "hcloud-deploy:registryPushToken", "e2e-not-used"],
+        opts,
+      );
+      expect(token.code).toBe(0);
       const preview = await runCaptured(["preview", "--stack", STACK], opts);
       expect(preview.code).not.toBe(0);
       expect(preview.output).toContain(
