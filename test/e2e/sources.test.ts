@@ -81,7 +81,7 @@ describeE2e("an app built from another repository, on the real engine", () => {
       apiPort: 25492,
       registryPort: 5005,
       registryCredentials: LOCAL_DEFAULTS.registryCredentials,
-      hostNamePrefix: "s",
+      hostNamePrefix: "b",
       ipv6Pool: "fd5e:e2e4::/32",
       engineName: "e2e-sources-deployer",
     });
