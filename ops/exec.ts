@@ -11,6 +11,7 @@ import { execScript } from "../components/shell/exec";
 import { overSsh } from "../components/shell/report";
 import { SshTarget } from "../components/shell/ssh";
 import { desiredHosts, hostsOfApp } from "./desired";
+import { stopScript } from "./hostCall";
 import { deployerPrivateKey, OpsError, stackCli, stackOutputs } from "./stackCli";
 
 const USAGE = "usage: exec.ts --stack <stack> --app <app> [--host <host>] [--new] -- <command> [args…]";
@@ -91,13 +92,7 @@ export function runExec(
   const keyPipe = child.stdio[3] as NodeJS.WritableStream;
   keyPipe.on("error", () => undefined);
   keyPipe.end(privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`);
-  const stop = () => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
-    } catch {
-      child.kill("SIGTERM");
-    }
-  };
+  const stop = () => stopScript(child);
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   return new Promise((resolve, reject) => {

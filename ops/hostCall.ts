@@ -24,6 +24,19 @@ export interface HostCall {
 }
 
 /**
+ * SIGTERM to a deployer script's whole process group (it leads one, see deployerSession). Signalling bash
+ * alone is not enough: it runs its TERM trap only after the foreground ssh ends.
+ */
+export function stopScript(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
+  } catch {
+    // Not (yet) a group of its own: bash itself takes the signal and its trap cleans up.
+    child.kill("SIGTERM");
+  }
+}
+
+/**
  * Starts the script. With `onLine`, stdout and stderr are handed over line by line as they come (and
  * not kept); without it, stdout is collected. Stderr lines are kept for the failure line either way.
  */
@@ -62,13 +75,5 @@ export function callHost(
       resolve({ code: status, stdout, failure });
     });
   });
-  const stop = () => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
-    } catch {
-      // Not (yet) a group of its own: bash itself takes the signal and its trap cleans up.
-      child.kill("SIGTERM");
-    }
-  };
-  return { child, done, stop };
+  return { child, done, stop: () => stopScript(child) };
 }

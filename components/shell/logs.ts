@@ -1,4 +1,4 @@
-import { JOB_PATHS } from "./jobs";
+import { JOB_PATHS, jobUnit } from "./jobs";
 import { FAIL_FUNCTION, LABELS, sayFunction, shQuote } from "./prelude";
 
 export interface LogsArgs {
@@ -58,7 +58,7 @@ ${sayFunction(shQuote(args.app), shQuote(args.hostName))}
 ${FAIL_FUNCTION}
 log=${shQuote(log)}
 if [ ! -f "$log" ]; then
-  [ -f ${shQuote(`${JOB_PATHS.units}/hcloud-deploy-${args.app}.${job}.timer`)} ] || fail ${shQuote(`no job ${job} on the host`)}
+  [ -f ${shQuote(`${JOB_PATHS.units}/${jobUnit(args.app, job)}.timer`)} ] || fail ${shQuote(`no job ${job} on the host`)}
   say ${shQuote(`job ${job} has not run yet`)} >&2
   exit 0
 fi

@@ -1,5 +1,5 @@
 import { DOCKER_ROOT, FAIL_FUNCTION, HOST_TAG_PREFIX, LABELS, sayFunction, shQuote } from "./prelude";
-import { JOB_PATHS } from "./jobs";
+import { JOB_PATHS, jobUnit } from "./jobs";
 import { deployerSsh, HOST_SCRIPT_WORDS, onHost, SshTarget } from "./ssh";
 
 /**
@@ -122,7 +122,7 @@ first=1
 # job APP JOB
 job() {
   installed=false last=null
-  if [ -f "${JOB_PATHS.units}/hcloud-deploy-$1.$2.timer" ]; then installed=true; fi
+  if [ -f "${JOB_PATHS.units}/${jobUnit("$1", "$2")}.timer" ]; then installed=true; fi
   if [ -s "${JOB_PATHS.state}/$1/$2.last" ]; then last=$(cat "${JOB_PATHS.state}/$1/$2.last"); fi
   sep; printf '{"app":"%s","job":"%s","installed":%s,"last":%s}' "$1" "$2" "$installed" "$last"
 }
