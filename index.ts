@@ -287,6 +287,8 @@ export = async () => {
                 healthPath: httpPathOf(app.health) ?? "/",
                 service: s.service.urn,
                 delivery: s.delivery.urn,
+                // Left out for one container, so the outputs of stacks without replicas stay as they were.
+                ...(app.replicas > 1 ? { replicas: app.replicas } : {}),
                 // Left out without volumes, so the outputs of stacks without them stay as they were.
                 ...(app.volumes.length > 0
                   ? { volumes: app.volumes.map(({ name, size }) => ({ name, size })) }

@@ -65,6 +65,11 @@ export interface ServiceSettings {
    * `recreate` stops the old one first (two copies never open the same data). Default: `overlap`.
    */
   readonly strategy?: RolloutStrategy;
+  /**
+   * Containers of the app on the host, balanced round robin by the proxy (health-checked); `memory` and
+   * `cpus` apply to each. Default: 1.
+   */
+  readonly replicas?: number;
 }
 
 export interface ServiceArgs {
@@ -93,6 +98,9 @@ export class Service extends pulumi.ComponentResource {
     const keepImages = args.settings.keepImages ?? SERVICE_DEFAULTS.keepImages;
     if (!Number.isInteger(keepImages) || keepImages < 1)
       throw new Error(`Service ${name}: keepImages must be a whole number of at least 1, not ${keepImages}`);
+    const replicas = args.settings.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1)
+      throw new Error(`Service ${name}: replicas must be a whole number of at least 1, not ${replicas}`);
     super("hcloud-deploy:service:Service", name, {}, opts);
     const { delivery, settings } = args;
     const { target } = delivery;
@@ -118,6 +126,7 @@ export class Service extends pulumi.ComponentResource {
       // Left out when unset, so the spec (and the script) of an app without them stays as it was.
       ...(settings.volumes?.length ? { volumes: settings.volumes } : {}),
       ...(settings.strategy === "recreate" ? { strategy: settings.strategy } : {}),
+      ...((settings.replicas ?? 1) > 1 ? { replicas: settings.replicas } : {}),
     }));
     // A replaced server starts empty: it needs the container again, so the server is a trigger too.
     const triggers = [delivery.imageRef, spec.apply(settingsHash), target.serverId];

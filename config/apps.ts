@@ -34,6 +34,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const JOB_NAME = APP_NAME;
 const MEMORY = /^\d+[bkmg]?$/;
 const SSH_PORT = 22;
+// Each replica takes an address on the host's apps' network (a /24 shared by all apps).
+const MAX_REPLICAS = 100;
 
 function parseSource(n: ConfigNode, pin: string | undefined): ImageSource | GitSource {
   const build = n.field("build");
@@ -177,6 +179,19 @@ function parseStrategy(n: ConfigNode, volumes: readonly VolumeMount[]): RolloutS
   return strategy;
 }
 
+/** Containers per host; on volumes more than one only when the app says they may share them. */
+function parseReplicas(n: ConfigNode, volumes: readonly VolumeMount[]): number {
+  const replicasNode = n.field("replicas");
+  const replicas = replicasNode.integer(1, MAX_REPLICAS, 1);
+  if (replicas > 1 && volumes.length > 0 && !n.field("allowConcurrentWriters").boolean(false)) {
+    replicasNode.fail(
+      `${replicas} replicas would open the same volumes at once: set allowConcurrentWriters: true if the app ` +
+        "is safe that way, or run one replica",
+    );
+  }
+  return replicas;
+}
+
 type ParsedApp = Omit<AppConfig, "loadBalancer"> & { readonly draft?: LoadBalancerDraft };
 
 function parseApp(n: ConfigNode, pins: Record<string, string>, rollout: RolloutConfig): ParsedApp {
@@ -227,6 +242,7 @@ function parseApp(n: ConfigNode, pins: Record<string, string>, rollout: RolloutC
     domains,
     rollout: parseRollout(n.field("rollout"), rollout),
     strategy: parseStrategy(n, volumes),
+    replicas: parseReplicas(n, volumes),
     volumes,
     env,
     secretEnv,

@@ -7,6 +7,7 @@ import { catalogArchitectureOf, platformOfServerType } from "../components/platf
 import type { Catalog, CatalogServerType, Deprecation } from "./catalog";
 import type { PlannedHost } from "./hostSpecs";
 import { configKey } from "./schema";
+import type { AppConfig } from "./types";
 
 export interface PreflightResult {
   /** Problems that would fail the deployment: the program stops before creating anything. */
@@ -127,4 +128,40 @@ export function preflight(hosts: readonly PlannedHost[], catalog: Catalog, now: 
     checkImage(host, type, catalog, out);
   }
   return out;
+}
+
+const MEMORY_UNITS: Readonly<Record<string, number>> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Bytes of a Docker memory size as the config allows it: `256m`, `1g`, a bare number of bytes. */
+export function bytesOf(memory: string): number {
+  const [, amount, unit] = /^(\d+)([bkmg]?)$/.exec(memory) ?? [];
+  if (amount === undefined) throw new Error(`"${memory}" is not a Docker memory size`);
+  return Number(amount) * MEMORY_UNITS[unit || "b"];
+}
+
+/**
+ * An app's replicas on a host, each with its memory limit, must fit into the memory of the host's server
+ * type (as the catalog lists it, in GB): a host that cannot hold them would start them and let the kernel
+ * kill one. Types the catalog lacks are checkServerType's news.
+ */
+export function checkReplicaMemory(
+  apps: readonly Pick<AppConfig, "name" | "hosts" | "replicas" | "memory">[],
+  hosts: readonly PlannedHost[],
+  catalog: Catalog,
+): string[] {
+  return apps.flatMap((app, i) =>
+    app.replicas <= 1
+      ? []
+      : app.hosts.flatMap((hostName) => {
+          const host = hosts.find((h) => h.name === hostName);
+          const type = catalog.serverTypes.find((t) => t.name === host?.serverType);
+          if (!host || !type) return [];
+          const need = app.replicas * bytesOf(app.memory);
+          if (need <= type.memory * 1024 ** 3) return [];
+          return [
+            `${configKey("apps")}[${i}].replicas: app ${app.name}: ${app.replicas} replicas of ${app.memory} need ` +
+              `${(need / 1024 ** 3).toFixed(1)} GB, more than host ${hostName}'s ${host.serverType} has (${type.memory} GB)`,
+          ];
+        }),
+  );
 }

@@ -3,7 +3,7 @@ import { Platform, platformOfServerType } from "../components/platforms";
 import { CatalogAccess, fetchCatalog } from "./catalog";
 import type { PlannedHost } from "./hostSpecs";
 import { checkImagePlatforms } from "./imagePreflight";
-import { preflight } from "./preflight";
+import { checkReplicaMemory, preflight } from "./preflight";
 import { readImagePlatforms, RegistryAccess, RegistryError } from "./registryImage";
 import type { AppConfig } from "./types";
 
@@ -39,6 +39,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightOutc
   ]);
   if (catalog instanceof Error) throw new pulumi.RunError(catalog.message);
   const { errors, warnings } = preflight(input.plans, catalog, new Date());
+  errors.push(...checkReplicaMemory(input.apps, input.plans, catalog));
   const prebuiltRefs: Record<string, Partial<Record<Platform, string>>> = {};
   prebuilt.forEach((app, i) => {
     const image = images[i];

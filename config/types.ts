@@ -86,6 +86,8 @@ export interface AppConfig {
   readonly rollout: RolloutConfig;
   /** `recreate` (the default with volumes) stops the old version before the new one starts. */
   readonly strategy: RolloutStrategy;
+  /** Containers of the app on each of its hosts, balanced by the host proxy; memory and cpus are per replica. */
+  readonly replicas: number;
   /** Host directories mounted into the app's containers; empty: none. */
   readonly volumes: readonly VolumeMount[];
   readonly env: Readonly<Record<string, string>>;

@@ -41,6 +41,8 @@ export interface HttpImageOptions {
   slowRequestSeconds?: number;
   /** Adds GET /cgi-bin/machine, which answers `uname -m` as the container sees it; default none. */
   machineCgi?: boolean;
+  /** Adds GET /cgi-bin/hostname, which answers the container's host name (its ID); default none. */
+  hostnameCgi?: boolean;
   /**
    * Keeps rows in this directory (a volume), one file each in rows.d/: GET /cgi-bin/rows answers how many
    * there are, GET /cgi-bin/add writes one more and answers the new count (HTTP 500 with the error when it
@@ -94,6 +96,11 @@ export async function buildHttpImage(engine: EngineAddress, opts: HttpImageOptio
     if (opts.machineCgi === true) {
       await writeCgi(context, "machine", [
         "printf 'Content-Type: text/plain\\r\\n\\r\\n%s' \"$(/bin/busybox uname -m)\"",
+      ]);
+    }
+    if (opts.hostnameCgi === true) {
+      await writeCgi(context, "hostname", [
+        "printf 'Content-Type: text/plain\\r\\n\\r\\n%s' \"$(/bin/busybox hostname)\"",
       ]);
     }
     if (opts.dataDir !== undefined) {

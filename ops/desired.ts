@@ -23,6 +23,8 @@ export interface DesiredApp {
   readonly volumes: readonly { readonly name: string; readonly size?: number }[];
   /** The app's scheduled jobs on this host (its first); stacks from before jobs: none. */
   readonly jobs: readonly { readonly name: string; readonly schedule: string }[];
+  /** Containers of the app on this host; stacks from before replicas: 1. */
+  readonly replicas: number;
 }
 
 export interface DesiredHost {
@@ -90,6 +92,7 @@ function desiredApp(stack: string, host: string, app: string, v: unknown): Desir
     jobs: Array.isArray(v.jobs)
       ? v.jobs.filter(isObject).map((j) => ({ name: String(j.name), schedule: String(j.schedule) }))
       : [],
+    replicas: typeof v.replicas === "number" ? v.replicas : 1,
   };
 }
 

@@ -33,6 +33,8 @@ export interface AppStatus {
   readonly volumes: readonly string[];
   /** One line per scheduled job of the app on this host: its schedule and last run. */
   readonly jobs: readonly string[];
+  /** With more than one wanted: one line per replica container, its state, image and health. */
+  readonly replicas: readonly string[];
 }
 
 export interface HostStatus {
@@ -125,6 +127,36 @@ function jobStatus(want: DesiredApp["jobs"][number], found: JobReport | undefine
   ];
 }
 
+/** The app's replica containers (`<app>`, `<app>_2`, …; docker reports names with a slash), replica 1 first. */
+function replicaContainers(report: HostReport, app: string): ContainerReport[] {
+  const number = (c: ContainerReport) => Number(/_(\d+)$/.exec(c.name)?.[1] ?? 1);
+  return report.containers
+    .filter((c) => c.app === app && new RegExp(`^/?${app}(_\\d+)?$`).test(c.name))
+    .sort((a, b) => number(a) - number(b));
+}
+
+/** What status says of each replica, and the drift: fewer running than wanted, one on another image. */
+function replicaStatus(report: HostReport, want: DesiredApp): [string[], string[]] {
+  if (want.replicas <= 1) return [[], []];
+  const found = replicaContainers(report, want.app);
+  const lines = found.map((c) => {
+    const [health] = healthOf(report, want.app, c);
+    const digest = runningDigest(report, want.app, c);
+    return `replica ${c.name.replace(/^\//, "")}: ${stateOf(c)}, ${digest ? short(digest) : c.imageId.slice(0, 19)}, health ${health}`;
+  });
+  const running = found.filter((c) => c.state === "running").length;
+  const problems = [
+    ...(running < want.replicas ? [`${running} of ${want.replicas} replicas running`] : []),
+    ...(found.length > want.replicas
+      ? [`${found.length - want.replicas} replica(s) more than the stack wants`]
+      : []),
+    ...found
+      .filter((c) => runningDigest(report, want.app, c) !== want.digest)
+      .map((c) => `replica ${c.name.replace(/^\//, "")} runs another image`),
+  ];
+  return [lines, problems];
+}
+
 function appStatus(host: DesiredHost, report: HostReport, want: DesiredApp): AppStatus {
   const c = servingContainer(report.containers.filter((k) => k.app === want.app));
   const running = runningDigest(report, want.app, c);
@@ -159,7 +191,8 @@ function appStatus(host: DesiredHost, report: HostReport, want: DesiredApp): App
       report.jobs?.find((r) => r.app === want.app && r.job === j.name),
     ),
   );
-  problems.push(...volumes.flatMap(([, p]) => p), ...jobs.flatMap(([, p]) => p));
+  const [replicas, replicaProblems] = replicaStatus(report, want);
+  problems.push(...volumes.flatMap(([, p]) => p), ...jobs.flatMap(([, p]) => p), ...replicaProblems);
   return {
     host: host.name,
     app: want.app,
@@ -172,6 +205,7 @@ function appStatus(host: DesiredHost, report: HostReport, want: DesiredApp): App
     imageMissing,
     volumes: volumes.map(([line]) => line),
     jobs: jobs.map(([line]) => line),
+    replicas,
   };
 }
 
@@ -200,6 +234,7 @@ export function hostStatus(host: DesiredHost, report: HostReport | string): Host
           imageMissing: false,
           volumes: [],
           jobs: [],
+          replicas: [],
         };
       }),
     ],
@@ -248,7 +283,9 @@ export function formatStatus(stack: string, hosts: readonly HostStatus[]): strin
     // Drifted rows are marked in the margin.
     lines.push(
       ...table(rows).map((r, i) => `${i > 0 && h.apps[i - 1].problems.length > 0 ? "! " : "  "}${r}`),
-      ...h.apps.flatMap((a) => [...a.volumes, ...a.jobs].map((line) => `    ${a.app} ${line}`)),
+      ...h.apps.flatMap((a) =>
+        [...a.replicas, ...a.volumes, ...a.jobs].map((line) => `    ${a.app} ${line}`),
+      ),
     );
   }
   const drift = driftLines(hosts);

@@ -78,37 +78,62 @@ export interface AppEndpoint {
   readonly hostPort: number;
   /** Host names served over HTTPS (80 redirects); empty for a plain HTTP app on hostPort. */
   readonly domains: readonly string[];
+  /** Containers of the app on the host, balanced round robin when more than one. Default: 1. */
+  readonly replicas?: number;
+  /** With replicas: the http check's path, which the proxy also probes to take a failing one out. */
+  readonly healthPath?: string;
 }
 
 /** Stands in for the upstream list in templates; a script puts `[{"dial":…},…]` in its place. */
 export const UPSTREAMS = "__UPSTREAMS__";
+/**
+ * Stands in for the draining handler after the app's handler: empty, or `,{"handler":"reverse_proxy",
+ * "upstreams":[…]}` listing the versions that finish their requests. Caddy never reaches a handler after a
+ * reverse_proxy, but keeps its upstreams in the pool whose in-flight counts the drain reads; listed in the
+ * app's handler instead, round robin would send them new requests.
+ */
+export const DRAINING = "__DRAINING__";
 
 /**
- * The app's reverse_proxy handler. `first` sends every new request to the first upstream, so during a
- * drain the old one (second) only finishes what it has; a request meeting a refusing upstream is held and
- * retried for up to 5 s (a container restarting costs latency, not an error).
+ * The app's reverse_proxy handler. One container: `first`, the only upstream. Replicas: round robin, and
+ * a replica that does not take a connection within 1 s gets no request for 10 s (nor while it fails the
+ * http check the proxy runs every 2 s). Either way a request meeting a refusing upstream is held and retried for up to 5 s (a
+ * container restarting costs latency, not an error).
  */
-function handler(app: string): Json {
+function handler(endpoint: AppEndpoint): Json {
+  const replicas = (endpoint.replicas ?? 1) > 1;
+  const active: Json =
+    endpoint.healthPath === undefined
+      ? {}
+      : { active: { interval: "2s", timeout: "2s", uri: endpoint.healthPath } };
   return {
-    "@id": proxyNames(app).upstream,
+    "@id": proxyNames(endpoint.app).upstream,
     handler: "reverse_proxy",
-    load_balancing: { selection_policy: { policy: "first" }, try_duration: "5s", try_interval: "250ms" },
+    ...(replicas ? { health_checks: { ...active, passive: { fail_duration: "10s", max_fails: 1 } } } : {}),
+    load_balancing: {
+      selection_policy: { policy: replicas ? "round_robin" : "first" },
+      try_duration: "5s",
+      try_interval: "250ms",
+    },
+    // A stopped replica's address answers nothing (no container behind it on the bridge, so no refusal):
+    // a short dial timeout lets the retry reach another in time.
+    ...(replicas ? { transport: { dial_timeout: "1s", protocol: "http" } } : {}),
     upstreams: UPSTREAMS,
   };
 }
 
 /**
- * The config object an app owns, with UPSTREAMS as a placeholder: for a plain HTTP app its whole server
+ * The config object an app owns, with UPSTREAMS and DRAINING as placeholders: for a plain HTTP app its whole server
  * (at apps/http/servers/<server>), for an app with domains its route in the shared HTTPS server.
  */
 export function appProxyTemplate(endpoint: AppEndpoint): string {
   const names = proxyNames(endpoint.app);
   const route: Json =
     endpoint.domains.length === 0
-      ? { "@id": names.route, handle: [handler(endpoint.app)] }
+      ? { "@id": names.route, handle: [handler(endpoint), DRAINING] }
       : {
           "@id": names.route,
-          handle: [handler(endpoint.app)],
+          handle: [handler(endpoint), DRAINING],
           match: [{ host: [...endpoint.domains] }],
           terminal: true,
         };
@@ -120,7 +145,7 @@ export function appProxyTemplate(endpoint: AppEndpoint): string {
           routes: [route],
         })
       : canonicalJson(route);
-  return json.replace(`"${UPSTREAMS}"`, UPSTREAMS);
+  return json.replace(`"${UPSTREAMS}"`, UPSTREAMS).replace(`,"${DRAINING}"`, DRAINING);
 }
 
 /** The shared server of apps with domains; automatic HTTPS adds the :80 redirects and certificates. */

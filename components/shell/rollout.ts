@@ -1,4 +1,4 @@
-import { AppEndpoint, appProxyTemplate, HTTPS_SERVER, UPSTREAMS } from "./caddy";
+import { AppEndpoint, appProxyTemplate, DRAINING, HTTPS_SERVER, UPSTREAMS } from "./caddy";
 import { ADMIN_FUNCTIONS } from "./proxy";
 import {
   APP_NETWORK,
@@ -52,10 +52,12 @@ export function rolloutScript(spec: ServiceSpec, phase: "create" | "update" = "c
       : `[ -s "$claims" ] || echo 1 > "$claims"`;
   const check = healthCheckText(spec.health, spec.port);
   const endpoint = proxyEndpoint(spec);
+  const replicas = spec.replicas ?? 1;
   const serving =
-    endpoint === undefined
+    (endpoint === undefined
       ? `running, reached on the apps' network as ${spec.app}:${spec.port} (no proxy route)`
-      : `serving on ${endpoint.domains.length === 0 ? `port ${endpoint.hostPort}` : `https://${endpoint.domains[0]}/`} through the proxy`;
+      : `serving on ${endpoint.domains.length === 0 ? `port ${endpoint.hostPort}` : `https://${endpoint.domains[0]}/`} through the proxy`) +
+    (replicas > 1 ? `, ${replicas} replicas` : "");
   const runArgs = [
     `--network ${APP_NETWORK.name}`,
     // Other apps on the host reach it by its name (Docker 26's resolver; see APP_RESOLVERS).
@@ -76,24 +78,26 @@ export function rolloutScript(spec: ServiceSpec, phase: "create" | "update" = "c
   const recreate = spec.strategy === "recreate";
   const kept = keptVersion(spec);
   const restartOld = recreate ? "restart_old\n  " : "";
+  const onReplica = replicas > 1 ? " on replica $k" : "";
   return `set -eu
-app=${shQuote(spec.app)} image=${shQuote(spec.image)} port=${spec.port}
+app=${shQuote(spec.app)} image=${shQuote(spec.image)} port=${spec.port} replicas=${replicas}
 ${sayFunction('"$app"', shQuote(spec.hostName))}
 ${FAIL_FUNCTION}
 ${ADMIN_FUNCTIONS}
 ${containerFunctions(spec)}
+${REPLICA_FUNCTIONS}
 ${endpoint === undefined ? noRouteFunctions(spec.app) : proxyFunctions(endpoint)}
 exec 8>${PATHS.hostLock}
 
-# A run cut off in the middle: the new container took over if the proxy already sends new requests to it.
-if docker inspect "$app-next" >/dev/null 2>&1; then
-  if [ "$(first_upstream)" = "$(dial_of "$app-next")" ]; then
-    if exists "$app"; then docker rm -f "$app" >/dev/null; fi
-    docker rename "$app-next" "$app"
+# A run cut off in the middle: a new container took over if the proxy already sends requests to it.
+for next in $(next_list); do
+  if serving_upstreams | grep -qxF "$(dial_of "$next" || true)"; then
+    if exists "\${next%-next}"; then docker rm -f "\${next%-next}" >/dev/null; fi
+    docker rename "$next" "\${next%-next}"
   else
-    docker rm -f "$app-next" >/dev/null
+    docker rm -f "$next" >/dev/null
   fi
-fi
+done
 # What the previous service script (before the proxy) may have left.
 docker rm -f "$app-candidate" >/dev/null 2>&1 || true
 if docker inspect "$app-previous" >/dev/null 2>&1; then
@@ -120,15 +124,27 @@ finish() {
   say "$1"
 }
 
-current=""
-if exists "$app"; then current=$(docker inspect --format '{{index .Config.Labels "${LABELS.revision}"}}/{{index .Config.Labels "${LABELS.instance}"}}' "$app" 2>/dev/null || true); fi
-if [ "$current" = "$revision/"${shQuote(spec.instance)} ] && running "$app" && [ -n "$(dial_of "$app")" ]; then
-  if [ "$(current_config)" = "$(config_for "$(dial_of "$app")")" ]; then
-    finish "revision $revision already running"
+# Every replica of this revision and deployment running with its address: nothing to roll.
+current="" k=1
+while [ $k -le $replicas ]; do
+  c=$(replica_name $k) label=""
+  if exists "$c"; then label=$(docker inspect --format '{{index .Config.Labels "${LABELS.revision}"}}/{{index .Config.Labels "${LABELS.instance}"}}' "$c" 2>/dev/null || true); fi
+  if [ "$label" = "$revision/"${shQuote(spec.instance)} ] && running "$c" && dial=$(dial_of "$c") && [ -n "$dial" ]; then
+    current="$current\${current:+ }$dial"
   else
-    locked apply_config "$(dial_of "$app")" || fail "the proxy refused the route: $out"
-    finish "revision $revision already running; its proxy route was updated"
+    current="" k=$replicas
   fi
+  k=$((k + 1))
+done
+if [ -n "$current" ]; then
+  if [ "$(current_config)" = "$(config_for "$current" "")" ]; then
+    message="revision $revision already running"
+  else
+    locked apply_config "$current" "" || fail "the proxy refused the route: $out"
+    message="revision $revision already running; its proxy route was updated"
+  fi
+  remove_beyond $replicas
+  finish "$message"
   exit 0
 fi
 
@@ -137,24 +153,31 @@ ${APP_RESOLVERS}
 # The delivery put it here; a hand or a prune may have taken it since.
 docker image inspect "$image" >/dev/null 2>&1 ||
   fail "image $image is not on the host (removed since its delivery? deploy again to deliver it); the previous version keeps serving"
-${leftoverVolumesLines(spec.app, spec.volumes ?? [])}${prepareVolumesLines(spec.app, spec.volumes ?? [])}${recreate ? stopOldFirst(spec) : ""}say "starting $revision from $image"
+${leftoverVolumesLines(spec.app, spec.volumes ?? [])}${prepareVolumesLines(spec.app, spec.volumes ?? [])}${recreate ? stopOldFirst(spec) : ""}say "starting $revision from $image${replicas > 1 ? ` (${replicas} replicas)` : ""}"
 flock 8
-ip=$(free_address)
-if ! out=$(docker run -d --name "$app-next" --ip "$ip" ${runArgs} "$image" 2>&1); then
-  docker rm -f "$app-next" >/dev/null 2>&1 || true
-  ${restartOld}rm -f "$env_file"
-  fail "docker run failed: $(explain "$out"); ${kept}"
-fi
+new="" k=1
+while [ $k -le $replicas ]; do
+  ip=$(free_address)
+  if ! out=$(docker run -d --name "$(replica_name $k)-next" --ip "$ip" ${runArgs} "$image" 2>&1); then
+    remove_next
+    ${restartOld}rm -f "$env_file"
+    fail "docker run failed${onReplica}: $(explain "$out"); ${kept}"
+  fi
+  new="$new\${new:+ }$ip:$port" k=$((k + 1))
+done
 flock -u 8
-new=$ip:$port
-if ! healthy "$new" ${spec.health.timeoutSeconds} "$app-next"; then
-  docker logs --tail 20 "$app-next" >&2 2>&1 || true
-  docker rm -f "$app-next" >/dev/null
-  ${restartOld}rm -f "$env_file"
-  fail "health check ${check} did not pass within ${spec.health.timeoutSeconds}s ($last); ${kept}"
-fi
+k=1
+for dial in $new; do
+  if ! healthy "$dial" ${spec.health.timeoutSeconds} "$(replica_name $k)-next"; then
+    docker logs --tail 20 "$(replica_name $k)-next" >&2 2>&1 || true
+    remove_next
+    ${restartOld}rm -f "$env_file"
+    fail "health check ${check} did not pass within ${spec.health.timeoutSeconds}s${onReplica} ($last); ${kept}"
+  fi
+  k=$((k + 1))
+done
 
-old=$(dial_of "$app" 2>/dev/null || true)
+old=$(dials_of_replicas)
 legacy=false
 ${recreate ? NOTHING_TO_DRAIN : ""}if [ -z "$old" ] && exists "$app"${recreate ? ' && [ -z "$stopped" ]' : ""}; then
   # A container from before the proxy publishes the port itself and must let go of it first.
@@ -162,9 +185,9 @@ ${recreate ? NOTHING_TO_DRAIN : ""}if [ -z "$old" ] && exists "$app"${recreate ?
   legacy=true
   docker stop --time 10 "$app" >/dev/null 2>&1 || true
 fi
-# Both upstreams: new requests go to the new version, the old one keeps what it has in flight.
-if ! locked apply_config "$new" \${old:+"$old"}; then
-  docker rm -f "$app-next" >/dev/null 2>&1 || true
+# New requests go to the new version, the old one keeps what it has in flight.
+if ! locked apply_config "$new" "$old"; then
+  remove_next
   if $legacy; then docker start "$app" >/dev/null 2>&1 || true; fi
   rm -f "$env_file"
   fail "the proxy refused the route: $out; the previous version keeps serving"
@@ -172,17 +195,45 @@ fi
 ${endpoint !== undefined && endpoint.domains.length === 0 && httpPathOf(spec.health) !== undefined ? throughProxyCheck(spec, endpoint.hostPort, httpPathOf(spec.health) as string) : ""}
 ${recreate ? UNAVAILABLE_FOR : ""}if [ -n "$old" ]; then
   drain "$old" ${spec.drainSeconds}
-  locked apply_config "$new" || fail "the proxy refused the route: $out"
+  locked apply_config "$new" "" || fail "the proxy refused the route: $out"
 fi
-if exists "$app"; then
-  docker stop --time 10 "$app" >/dev/null 2>&1 || true
-  docker rm -f "$app" >/dev/null
-fi
-docker rename "$app-next" "$app"
+replica_list | xargs -r docker stop --time 10 >/dev/null 2>&1 || true
+replica_list | xargs -r docker rm -f >/dev/null
+k=1
+while [ $k -le $replicas ]; do
+  docker rename "$(replica_name $k)-next" "$(replica_name $k)"
+  k=$((k + 1))
+done
 find "$dir" -name '*.env' ! -name "$revision.env" -delete
 finish "revision $revision ${serving}"
 `;
 }
+
+/**
+ * sh (needs EXISTS_FUNCTION, dial_of, $app): the app's containers on the host. Replica 1 carries the
+ * app's name (what exec, logs and one-off containers look for), replica K `<app>_K`: app names have no
+ * underscore, so no other app's container matches; a new one is `<name>-next` until it takes over.
+ */
+const REPLICA_FUNCTIONS = `replica_name() { if [ "$1" -eq 1 ]; then echo "$app"; else echo "\${app}_$1"; fi; }
+# The app's containers, any count (a lower replica count leaves more than $replicas), replica 1 first.
+replica_list() { docker ps -a --format '{{.Names}}' | grep -E "^$app(_[0-9]+)?\\$" | sort -t_ -k2n || true; }
+next_list() { docker ps -a --format '{{.Names}}' | grep -E "^$app(_[0-9]+)?-next\\$" || true; }
+remove_next() { next_list | xargs -r docker rm -f >/dev/null 2>&1 || true; }
+# The addresses the proxy dials for the app's containers, space-separated.
+dials_of_replicas() {
+  dials=""
+  for c in $(replica_list); do
+    d=$(dial_of "$c" 2>/dev/null || true)
+    [ -z "$d" ] || dials="$dials\${dials:+ }$d"
+  done
+  echo "$dials"
+}
+# remove_beyond N: a lower replica count's leftovers, once the route no longer names them.
+remove_beyond() {
+  for c in $(replica_list); do
+    case $c in "$app"_*) [ "\${c##*_}" -le "$1" ] || docker rm -f "$c" >/dev/null ;; esac
+  done
+}`;
 
 /**
  * The first request through the proxy (apps with an http check); a failure puts the old version back in
@@ -192,8 +243,8 @@ function throughProxyCheck(spec: ServiceSpec, hostPort: number, path: string): s
   const recreate = spec.strategy === "recreate";
   const kept = keptVersion(spec);
   return `if ! healthy "127.0.0.1:${hostPort}" 15 "$app-next"; then
-  if [ -n "$old" ]; then locked apply_config "$old" || true; else locked remove_config || true; fi
-  docker rm -f "$app-next" >/dev/null 2>&1 || true
+  if [ -n "$old" ]; then locked apply_config "$old" "" || true; else locked remove_config || true; fi
+  remove_next
   if $legacy; then docker start "$app" >/dev/null 2>&1 || true; fi
   ${recreate ? "restart_old\n  " : ""}rm -f "$env_file"
   fail "health check GET ${path} through the proxy on port ${hostPort} failed ($last); ${kept}"
@@ -202,11 +253,20 @@ fi`;
 
 /** What the proxy serves the app on: undefined for an app with neither hostPort nor domains. */
 export function proxyEndpoint(
-  spec: Pick<ServiceSpec, "app" | "hostPort" | "domains">,
+  spec: Pick<ServiceSpec, "app" | "hostPort" | "domains"> & Partial<Pick<ServiceSpec, "replicas" | "health">>,
 ): AppEndpoint | undefined {
+  const path = spec.health && httpPathOf(spec.health);
+  // Left out for one container, so the route of an app without replicas stays as it was.
+  const balanced =
+    (spec.replicas ?? 1) > 1
+      ? { replicas: spec.replicas, ...(path !== undefined ? { healthPath: path } : {}) }
+      : {};
   // With domains the proxy serves the shared 443 server: the endpoint's hostPort goes unused.
-  if (spec.domains.length > 0) return { app: spec.app, hostPort: spec.hostPort ?? 0, domains: spec.domains };
-  return spec.hostPort === undefined ? undefined : { app: spec.app, hostPort: spec.hostPort, domains: [] };
+  if (spec.domains.length > 0)
+    return { app: spec.app, hostPort: spec.hostPort ?? 0, domains: spec.domains, ...balanced };
+  return spec.hostPort === undefined
+    ? undefined
+    : { app: spec.app, hostPort: spec.hostPort, domains: [], ...balanced };
 }
 
 /**
@@ -215,7 +275,7 @@ export function proxyEndpoint(
  */
 function noRouteFunctions(app: string): string {
   const { names, own } = configPaths(app);
-  return `first_upstream() { :; }
+  return `serving_upstreams() { :; }
 # Empty, as config_for, unless a route from before is still there.
 current_config() {
   if [ "$(admin GET ${own} 2>/dev/null || true)" != null ] || admin GET /id/${names.route} >/dev/null 2>&1; then
@@ -251,17 +311,19 @@ function keptVersion(spec: ServiceSpec): string {
  */
 function stopOldFirst(spec: ServiceSpec): string {
   return `stopped="" previous=""
-if running "$app"; then
-  previous=$(dial_of "$app" || true)
+if [ -n "$(replica_list | while read -r c; do running "$c" && echo "$c"; done)" ]; then
+  previous=$(dials_of_replicas)
   say "recreate: stopping the running version first, so two copies never open the same data"
-  docker stop --time ${RECREATE_STOP_SECONDS} "$app" >/dev/null
+  replica_list | xargs -r docker stop --time ${RECREATE_STOP_SECONDS} >/dev/null
   stopped=$(date +%s%3N)
 fi
 restart_old() {
   [ -n "$stopped" ] || return 0
-  docker start "$app" >/dev/null 2>&1 || { say "the previous version did not start again" >&2; return 0; }
-  healthy "$previous" ${spec.health.timeoutSeconds} "$app" || say "the previous version started again but fails its health check ($last)" >&2
-  [ -z "$previous" ] || locked apply_config "$previous" || true
+  for c in $(replica_list); do
+    docker start "$c" >/dev/null 2>&1 || { say "the previous version did not start again" >&2; return 0; }
+    healthy "$(dial_of "$c")" ${spec.health.timeoutSeconds} "$c" || say "the previous version started again but fails its health check ($last)" >&2
+  done
+  [ -z "$previous" ] || locked apply_config "$previous" "" || true
 }
 `;
 }
@@ -271,7 +333,8 @@ restart_old() {
  * upstream addresses, applying and removing it, and the in-flight count the drain waits on.
  */
 function proxyFunctions(endpoint: AppEndpoint): string {
-  const [before, after] = appProxyTemplate(endpoint).split(UPSTREAMS);
+  const [before, rest] = appProxyTemplate(endpoint).split(UPSTREAMS);
+  const [middle, after] = rest.split(DRAINING);
   const { names, https, own } = configPaths(endpoint.app);
   const plain = endpoint.domains.length === 0;
   return `# upstreams DIAL…: the JSON list of upstreams, first one first.
@@ -280,12 +343,19 @@ upstreams() {
   for dial; do list="$list\${list:+,}{\\"dial\\":\\"$dial\\"}"; done
   printf '[%s]' "$list"
 }
-config_for() { printf '%s%s%s' ${shQuote(before)} "$(upstreams "$@")" ${shQuote(after)}; }
-first_upstream() { current_config | sed -n 's/.*"upstreams":\\[{"dial":"\\([^"]*\\)".*/\\1/p'; }
+# draining DIAL…: the handler that keeps old versions' in-flight counts in the proxy's pool (see DRAINING).
+draining() { [ $# -eq 0 ] || printf ',{"handler":"reverse_proxy","upstreams":%s}' "$(upstreams "$@")"; }
+# config_for "SERVING…" "DRAINING…": the app's object for these upstreams, each a space-separated list.
+config_for() {
+  # shellcheck disable=SC2086 # each list splits into its addresses
+  printf '%s%s%s%s%s' ${shQuote(before)} "$(upstreams $1)" ${shQuote(middle)} "$(draining $2)" ${shQuote(after)}
+}
+# The addresses that receive new requests, one per line.
+serving_upstreams() { current_config | grep -o '"upstreams":\\[[^]]*\\]' | head -n 1 | grep -o '"dial":"[^"]*"' | cut -d'"' -f4; }
 current_config() { admin GET ${plain ? own : `/id/${names.route}`} 2>/dev/null || true; }
-# apply_config DIAL…: puts the app's object in place with these upstreams; sets $out on failure.
+# apply_config "SERVING…" "DRAINING…": puts the app's object in place; sets $out on failure.
 apply_config() {
-  want=$(config_for "$@")
+  want=$(config_for "$1" "$2")
   [ "$(current_config)" != "$want" ] || return 0
 ${
   plain
@@ -304,17 +374,25 @@ ${
 }
 }
 ${removalFunctions(endpoint.app)}
+# in_flight DIAL…: requests the proxy has open to these upstreams, together.
 in_flight() {
-  admin GET /reverse_proxy/upstreams 2>/dev/null | grep -o "\\"address\\":\\"$1\\",\\"num_requests\\":[0-9]*" | sed 's/.*://' || true
+  counts=$(admin GET /reverse_proxy/upstreams 2>/dev/null || true)
+  total=0
+  for dial; do
+    n=$(printf '%s' "$counts" | grep -o "\\"address\\":\\"$dial\\",\\"num_requests\\":[0-9]*" | sed 's/.*://' || true)
+    total=$((total + \${n:-0}))
+  done
+  echo "$total"
 }
-# drain DIAL SECONDS: waits until the old upstream has no request in flight, at most SECONDS.
+# drain "DIAL…" SECONDS: waits until the old upstreams have no request in flight, at most SECONDS.
 drain() {
   deadline=$(( $(date +%s) + $2 ))
   # A connection the proxy accepted just before the switch picks its upstream (the old one) a moment
   # later, and counts only from then: without this pause, such a request could meet a stopped container.
   # Within the bound: the drain still ends after $2 seconds.
   sleep 0.5
-  while n=$(in_flight "$1") && [ "\${n:-0}" -gt 0 ]; do
+  # shellcheck disable=SC2086 # the list splits into its addresses
+  while n=$(in_flight $1) && [ "$n" -gt 0 ]; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
       say "drain: $n request(s) still in flight to the old version after $2s; stopping it anyway"
       return 0
@@ -355,6 +433,7 @@ ${FAIL_FUNCTION}
 ${ADMIN_FUNCTIONS}
 ${removalFunctions(spec.app)}
 ${EXISTS_FUNCTION}
+${REPLICA_FUNCTIONS}
 exec 8>${PATHS.hostLock}
 claims=${PATHS.appConfig}/$app/claims.${spec.instance}
 instance=""
@@ -371,8 +450,8 @@ if [ "$left" -gt 0 ]; then
   exit 0
 fi
 locked remove_config
-if exists "$app"; then docker rm -f "$app" >/dev/null; fi
-docker rm -f "$app-next" >/dev/null 2>&1 || true
+replica_list | xargs -r docker rm -f >/dev/null
+remove_next
 rm -rf "${PATHS.appConfig}/$app"
 say "removed, with its proxy route"
 ${keptVolumesLine(spec.app)}`;

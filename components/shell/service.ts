@@ -72,11 +72,13 @@ export interface ServiceSpec {
   readonly volumes?: readonly VolumeMount[];
   /** Default `overlap`. */
   readonly strategy?: RolloutStrategy;
+  /** Containers of the app on the host, behind the proxy's round robin; memory and cpus are each one's. Default 1. */
+  readonly replicas?: number;
 }
 
 /**
  * Content hash of what the container runs with: image, port, limits, restart policy, health check, plain
- * env, volumes. Not the host, the instance, or how the proxy reaches it (port, domains, drain): those
+ * env, volumes, replicas. Not the host, the instance, or how the proxy reaches it (port, domains, drain): those
  * change the route, never the container.
  */
 export function settingsHash(spec: Omit<ServiceSpec, "instance" | "hostName">): string {
@@ -86,7 +88,8 @@ export function settingsHash(spec: Omit<ServiceSpec, "instance" | "hostName">): 
   const volumes = spec.volumes?.length
     ? { volumes: spec.volumes.map(({ name, path }) => ({ name, path })) }
     : {};
-  const settings = { app, image, port, memory, cpus, restart, health, env, ...volumes };
+  const replicas = (spec.replicas ?? 1) > 1 ? { replicas: spec.replicas } : {};
+  const settings = { app, image, port, memory, cpus, restart, health, env, ...volumes, ...replicas };
   return crypto.createHash("sha256").update(JSON.stringify(settings)).digest("hex").slice(0, 12);
 }
 

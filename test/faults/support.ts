@@ -49,6 +49,7 @@ export function desiredHost(
       service: `urn:pulumi:faults::hcloud-deploy::hcloud-deploy:service:Service::${a.app}-on-${host.name}-service`,
       delivery: `urn:pulumi:faults::hcloud-deploy::hcloud-deploy:delivery:Delivery::${a.app}-on-${host.name}-delivery`,
       jobs: [],
+      replicas: 1,
       volumes: [],
     })),
   };

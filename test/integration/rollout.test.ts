@@ -152,13 +152,17 @@ test("a rollout cut off during its drain is finished by the next one, dropping n
   await delay(300);
   const probe = startProbe("cut-off rollout, then the next one", [{ url: `http://[${host.address}]:8080/` }]);
   const first = rollout(host, spec(refs.v2));
-  // Both upstreams in the proxy: the switch is done, the drain waits for the slow request.
-  let upstreams = "";
-  for (let i = 0; i < 100 && !upstreams.includes("},{"); i++) {
+  // The switch is done (the new version serves, the old one sits in the draining handler), and the
+  // drain waits for the slow request.
+  let draining = "";
+  for (let i = 0; i < 100 && !draining.includes('"dial"'); i++) {
     await delay(100);
-    upstreams = await proxyAdmin(host, "/id/hcloud-deploy-web-proxy/upstreams");
+    draining = await proxyAdmin(host, "/id/hcloud-deploy-web/handle/1/upstreams");
   }
-  expect(upstreams).toMatch(/^\[\{"dial":"[0-9.]+:8080"\},\{"dial":"[0-9.]+:8080"\}\]\n$/);
+  expect(draining).toMatch(/^\[\{"dial":"[0-9.]+:8080"\}\]\n$/);
+  expect(await proxyAdmin(host, "/id/hcloud-deploy-web-proxy/upstreams")).toMatch(
+    /^\[\{"dial":"[0-9.]+:8080"\}\]\n$/,
+  );
   // The host side of the rollout dies (the deployer's SSH session with it).
   await host.sim.exec("pkill -KILL -f '^sh -c set -eu' || true");
   expect((await first).code).not.toBe(0);

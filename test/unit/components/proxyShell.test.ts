@@ -40,7 +40,23 @@ describe("the proxy's config", () => {
     expect(appProxyTemplate({ app: "web", hostPort: 80, domains: [] })).toBe(
       '{"automatic_https":{"disable":true},"listen":[":80"],"routes":[{"@id":"hcloud-deploy-web","handle":' +
         '[{"@id":"hcloud-deploy-web-proxy","handler":"reverse_proxy","load_balancing":{"selection_policy":' +
-        '{"policy":"first"},"try_duration":"5s","try_interval":"250ms"},"upstreams":__UPSTREAMS__}]}]}',
+        '{"policy":"first"},"try_duration":"5s","try_interval":"250ms"},"upstreams":__UPSTREAMS__}__DRAINING__]}]}',
+    );
+  });
+
+  test("replicas: round robin, health-checked by the proxy, the http check's path probed every 2 s", () => {
+    expect(
+      appProxyTemplate({ app: "web", hostPort: 80, domains: [], replicas: 3, healthPath: "/healthz" }),
+    ).toBe(
+      '{"automatic_https":{"disable":true},"listen":[":80"],"routes":[{"@id":"hcloud-deploy-web","handle":' +
+        '[{"@id":"hcloud-deploy-web-proxy","handler":"reverse_proxy","health_checks":{"active":{"interval":"2s",' +
+        '"timeout":"2s","uri":"/healthz"},"passive":{"fail_duration":"10s","max_fails":1}},"load_balancing":' +
+        '{"selection_policy":{"policy":"round_robin"},"try_duration":"5s","try_interval":"250ms"},' +
+        '"transport":{"dial_timeout":"1s","protocol":"http"},"upstreams":__UPSTREAMS__}__DRAINING__]}]}',
+    );
+    // A tcp or command check has no path the proxy could probe: it notices refused connections only.
+    expect(appProxyTemplate({ app: "db", hostPort: 5432, domains: [], replicas: 2 })).toContain(
+      '"health_checks":{"passive":{"fail_duration":"10s","max_fails":1}},"load_balancing":{"selection_policy":{"policy":"round_robin"}',
     );
   });
 
@@ -50,7 +66,7 @@ describe("the proxy's config", () => {
     ).toBe(
       '{"@id":"hcloud-deploy-shop","handle":[{"@id":"hcloud-deploy-shop-proxy","handler":"reverse_proxy",' +
         '"load_balancing":{"selection_policy":{"policy":"first"},"try_duration":"5s","try_interval":"250ms"},' +
-        '"upstreams":__UPSTREAMS__}],"match":[{"host":["shop.example.com","example.com"]}],"terminal":true}',
+        '"upstreams":__UPSTREAMS__}__DRAINING__],"match":[{"host":["shop.example.com","example.com"]}],"terminal":true}',
     );
     expect(HTTPS_SERVER).toBe('{"listen":[":443"],"routes":[]}');
   });
@@ -118,20 +134,20 @@ describe("the rollout", () => {
 
   test("runs the app on the apps' network with a fixed address and publishes no port", () => {
     expect(script).toContain(
-      `docker run -d --name "$app-next" --ip "$ip" --network hcloud-deploy --network-alias 'web' --restart`,
+      `docker run -d --name "$(replica_name $k)-next" --ip "$ip" --network hcloud-deploy --network-alias 'web' --restart`,
     );
     expect(script).not.toMatch(/docker run[^\n]*( -p |--publish)/);
   });
 
   test("switches only after the candidate passed its check, then drains, then stops the old version", () => {
     const steps = [
-      'docker run -d --name "$app-next"',
-      'healthy "$new" 60 "$app-next"',
-      'locked apply_config "$new" ${old:+"$old"}',
+      'docker run -d --name "$(replica_name $k)-next"',
+      'healthy "$dial" 60 "$(replica_name $k)-next"',
+      'locked apply_config "$new" "$old"',
       'drain "$old" 30',
-      'locked apply_config "$new" ||',
-      'docker stop --time 10 "$app"',
-      'docker rename "$app-next" "$app"',
+      'locked apply_config "$new" "" ||',
+      "replica_list | xargs -r docker stop --time 10",
+      'docker rename "$(replica_name $k)-next" "$(replica_name $k)"',
       'finish "revision $revision serving on port 80 through the proxy"',
     ];
     let from = 0;

@@ -84,6 +84,7 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
       health: { path: "/", timeoutSeconds: 60, intervalSeconds: 2 },
       after: [],
       jobs: [],
+      replicas: 1,
     });
     expect("loadBalancer" in config.apps[0]).toBe(false);
     expect(config.apps[1].source).toEqual({ kind: "prebuilt", ref: digestRef("api") });
@@ -215,6 +216,21 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
     Object.assign((raw.apps as Record<string, unknown>[])[0], fields);
     const app = parseConfig("dev", raw, validSecrets).apps[0];
     expect({ strategy: app.strategy, volumes: app.volumes }).toEqual(expected);
+  });
+
+  test.each<[string, Record<string, unknown>, object]>([
+    ["one by default", {}, { replicas: 1, strategy: "overlap" }],
+    ["three without volumes", { replicas: 3 }, { replicas: 3, strategy: "overlap" }],
+    [
+      "two on volumes the app says it can share",
+      { replicas: 2, volumes: [{ name: "cache", path: "/cache" }], allowConcurrentWriters: true },
+      { replicas: 2, strategy: "recreate" },
+    ],
+  ])("replicas: %s", (_, fields, expected) => {
+    const raw = validRaw();
+    Object.assign((raw.apps as Record<string, unknown>[])[0], fields);
+    const app = parseConfig("dev", raw, validSecrets).apps[0];
+    expect({ replicas: app.replicas, strategy: app.strategy }).toEqual(expected);
   });
 
   test("an image pin overrides the build", () => {
@@ -533,6 +549,25 @@ const invalid: [string, Mutation, string][] = [
     },
     'hcloud-deploy:apps[0].strategy: "overlap" runs the old and the new version on the same volumes during a ' +
       "rollout: leave strategy out (recreate), or set allowConcurrentWriters: true if the app is safe that way",
+  ],
+  [
+    "replicas below 1",
+    (r) => (r.apps[0].replicas = 0),
+    "hcloud-deploy:apps[0].replicas: 0 is out of range (1-100)",
+  ],
+  [
+    "replicas that are not a number",
+    (r) => (r.apps[0].replicas = "three"),
+    'hcloud-deploy:apps[0].replicas: must be an integer, got string "three"',
+  ],
+  [
+    "replicas on volumes without allowConcurrentWriters",
+    (r) => {
+      r.apps[0].volumes = [{ name: "data", path: "/data" }];
+      r.apps[0].replicas = 2;
+    },
+    "hcloud-deploy:apps[0].replicas: 2 replicas would open the same volumes at once: set " +
+      "allowConcurrentWriters: true if the app is safe that way, or run one replica",
   ],
   [
     "allowConcurrentWriters without volumes",

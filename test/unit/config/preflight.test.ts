@@ -1,6 +1,6 @@
 import type { Catalog, CatalogServerType } from "../../../config/catalog";
 import type { PlannedHost } from "../../../config/hostSpecs";
-import { orderableIn, preflight } from "../../../config/preflight";
+import { bytesOf, checkReplicaMemory, orderableIn, preflight } from "../../../config/preflight";
 import { CatalogAnswers, recordedCatalog } from "../support/catalogServer";
 
 const NOW = new Date("2026-12-01T12:00:00Z");
@@ -204,5 +204,35 @@ describe("preflight against the recorded catalog", () => {
       "cpx32",
       "cx33",
     ]);
+  });
+});
+
+describe("replicas against the memory of their hosts' types", () => {
+  const app = { name: "web", hosts: ["web-1"], replicas: 4, memory: "1g" };
+  const cx23 = recorded().serverTypes.find((t) => t.name === "cx23") as CatalogServerType;
+
+  test.each<[string, Partial<typeof app>, string[]]>([
+    ["as many as the type holds", { replicas: cx23.memory }, []],
+    ["one replica never counts, whatever its limit", { replicas: 1, memory: "64g" }, []],
+    [
+      "one more than it holds",
+      { replicas: cx23.memory + 1 },
+      [
+        `hcloud-deploy:apps[0].replicas: app web: ${cx23.memory + 1} replicas of 1g need ${(cx23.memory + 1).toFixed(1)} GB, ` +
+          `more than host web-1's cx23 has (${cx23.memory} GB)`,
+      ],
+    ],
+    ["a host the plans lack is the loader's news", { hosts: ["nowhere"], replicas: 99 }, []],
+  ])("%s", (_, over, expected) => {
+    expect(checkReplicaMemory([{ ...app, ...over }], [planned()], recorded())).toEqual(expected);
+  });
+
+  test.each([
+    ["256m", 268435456],
+    ["1g", 1073741824],
+    ["512k", 524288],
+    ["1000", 1000],
+  ])("%s is %d bytes", (memory, bytes) => {
+    expect(bytesOf(memory)).toBe(bytes);
   });
 });

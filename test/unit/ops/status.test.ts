@@ -32,7 +32,14 @@ describe("desiredHosts reads the stack outputs", () => {
       [],
     ]);
     expect(web1.apps).toEqual([
-      { app: "web", digest: `sha256:${hex("a")}`, ...outputs.hostApps["web-1"].web, volumes: [], jobs: [] },
+      {
+        app: "web",
+        digest: `sha256:${hex("a")}`,
+        ...outputs.hostApps["web-1"].web,
+        volumes: [],
+        jobs: [],
+        replicas: 1,
+      },
     ]);
   });
 
@@ -321,6 +328,67 @@ describe("jobs: each one's schedule and last run; a missing timer is drift, a fa
       "    web job cleanup (0 3 * * *): last run 2026-12-03T03:00:00Z, exit 0 after 4s",
       "    web job report (@daily): not run yet",
     ]);
+  });
+});
+
+describe("replicas: each one's state, image and health; fewer running, extras or another image is drift", () => {
+  const withReplicas = desiredHosts("dev", {
+    ...outputs,
+    hostApps: { "web-1": { web: { ...outputs.hostApps["web-1"].web, replicas: 3 } } },
+  })[0];
+  const replica = (name: string, fields: Partial<ContainerReport> = {}): ContainerReport => ({
+    ...running,
+    name,
+    ...fields,
+  });
+  const image = `sha256:${hex("a").slice(0, 12)}…`;
+  test.each<[string, ContainerReport[], string[], string[]]>([
+    [
+      "three running, listed in order",
+      [replica("/web_3"), replica("/web"), replica("/web_2")],
+      [
+        `replica web: running, ${image}, health ok (HTTP 200)`,
+        `replica web_2: running, ${image}, health ok (HTTP 200)`,
+        `replica web_3: running, ${image}, health ok (HTTP 200)`,
+      ],
+      [],
+    ],
+    [
+      "one exited, one on another image, one more than wanted",
+      [
+        replica("/web"),
+        replica("/web_2", { state: "exited", exitCode: 137 }),
+        replica("/web_3", { imageId: other.id }),
+        replica("/web_4"),
+      ],
+      [
+        `replica web: running, ${image}, health ok (HTTP 200)`,
+        `replica web_2: exited (137), ${image}, health ok (HTTP 200)`,
+        `replica web_3: running, sha256:${hex("c").slice(0, 12)}…, health ok (HTTP 200)`,
+        `replica web_4: running, ${image}, health ok (HTTP 200)`,
+      ],
+      ["1 replica(s) more than the stack wants", "replica web_3 runs another image"],
+    ],
+    [
+      "two of three, a one-off container of the app not counted",
+      [replica("/web"), replica("/web_2"), replica("/web-job-report-1700000000")],
+      [
+        `replica web: running, ${image}, health ok (HTTP 200)`,
+        `replica web_2: running, ${image}, health ok (HTTP 200)`,
+      ],
+      ["2 of 3 replicas running"],
+    ],
+  ])("%s", (_name, containers, lines, problems) => {
+    const [web] = hostStatus(withReplicas, {
+      ...healthy,
+      images: [...healthy.images, other],
+      containers,
+    }).apps;
+    expect([web.replicas, web.problems]).toEqual([lines, problems]);
+  });
+
+  test("one wanted: no replica lines", () => {
+    expect(hostStatus(host, healthy).apps[0].replicas).toEqual([]);
   });
 });
 
