@@ -134,7 +134,7 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
     const script = api.inputs.environment.HCLOUD_DEPLOY_SCRIPT as string;
     expect(script).not.toContain("db-secret-value");
     expect(hostScriptOf(script, "delete")).toContain(
-      'locked remove_config\nif exists "$app"; then docker rm -f "$app" >/dev/null; fi\ndocker rm -f "$app-next"',
+      "locked remove_config\nreplica_list | xargs -r docker rm -f >/dev/null\nremove_next\n",
     );
     // The settings hash covers what the container runs with, in this order (spelled out, not recomputed).
     const settings =
