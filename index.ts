@@ -9,6 +9,8 @@ import {
   HetznerHost,
   HostVolume,
   LoadBalancer,
+  NETWORK_ZONES,
+  PrivateNetwork,
   ReleaseCommand,
   Service,
 } from "./components";
@@ -18,10 +20,11 @@ import { Platform, platformsOf, platformSuffix } from "./components/platforms";
 import { checkoutSources } from "./config/gitSource";
 import { loadConfig } from "./config/loader";
 import { hostSpecsOutput, planHosts } from "./config/hostSpecs";
+import { internalHostsOf, privateNetworkZones } from "./config/internalNames";
 import { runPreflight } from "./config/preflightRun";
 import { readPreviousDeployment } from "./config/previous";
 import { checkVolumeSizes, volumeSizesOutput } from "./config/volumeSizes";
-import { droppedRoutes, hostDomains, publicPorts } from "./config/serving";
+import { droppedRoutes, firewallPorts, hostDomains } from "./config/serving";
 
 /** The program: an async function, so the preflight runs before any resource is registered. */
 export = async () => {
@@ -52,6 +55,14 @@ export = async () => {
     labels,
   });
 
+  // The stack's private network (two hosts or more): apps reach the other hosts' apps over it as
+  // <app>.internal, never over the public internet.
+  const zones = privateNetworkZones(config.hosts);
+  const privateNetwork =
+    zones.length > 0
+      ? new PrivateNetwork("private", { zones, ipRange: config.privateNetwork, labels })
+      : undefined;
+
   // Hosts: one IPv6-only server each, ready for containers once its readiness gate passes and its proxy runs.
   // Each lets the others reach its SSH (the relays of a delivery): their networks are known once all primary
   // IPs exist.
@@ -73,15 +84,17 @@ export = async () => {
             .map(([, network]) => network),
         ),
         openPorts: [
-          ...new Set(config.apps.filter((a) => a.hosts.includes(name)).flatMap((a) => publicPorts(a))),
+          ...new Set(config.apps.filter((a) => a.hosts.includes(name)).flatMap((a) => firewallPorts(a))),
         ],
         tls: config.tls,
         replacementPolicy: config.hostReplacement,
         readinessTimeoutSeconds: config.readinessTimeoutSeconds,
         labels,
+        privateSubnetId: privateNetwork?.subnetIds[NETWORK_ZONES[host.location]],
       }),
     ]),
   );
+  const privateIps = pulumi.all(Object.fromEntries([...hosts].map(([name, h]) => [name, h.privateIp])));
 
   resolveHostNetworks(pulumi.all(Object.fromEntries([...hosts].map(([name, h]) => [name, h.ipv6Network]))));
 
@@ -184,9 +197,12 @@ export = async () => {
       const dependsOn = [before, release, ...volumes, ...(release ? [] : first)].filter(
         (r): r is Service | ReleaseCommand | HostVolume => r !== undefined,
       );
+      const internalHosts = privateIps.apply((ips) =>
+        internalHostsOf(app.name, hostName, config.apps, config.hosts, ips),
+      );
       const service = new Service(
         `${app.name}-on-${hostName}-service`,
-        { delivery, settings, secretEnv },
+        { delivery, settings, secretEnv, internalHosts },
         dependsOn.length > 0 ? { dependsOn } : undefined,
       );
       services.push({ hostName, delivery, service });
@@ -253,6 +269,8 @@ export = async () => {
 
   const hostAddresses = Object.fromEntries([...hosts].map(([name, h]) => [name, h.address]));
   const serverIds = Object.fromEntries([...hosts].map(([name, h]) => [name, h.serverId]));
+  /** Per host: its address in the stack's private network (none with one host). */
+  const hostPrivateIps = privateNetwork ? privateIps : {};
   /** Per app: the digest-pinned image it runs (read by the rollback command) and where it answers. */
   const appImages = Object.fromEntries(apps.map((a) => [a.app.name, a.image.ref]));
   const appUrls = Object.fromEntries(apps.map((a) => [a.app.name, a.urls]));
@@ -309,6 +327,7 @@ export = async () => {
   return {
     hostAddresses,
     serverIds,
+    hostPrivateIps,
     hostSpecs,
     /** GB per Hetzner Volume (`<app>/<volume>`): the next deployment refuses to shrink one. */
     volumeSizes: volumeSizesOutput(config.apps),

@@ -114,6 +114,11 @@ export interface HetznerHostArgs {
   readonly readinessTimeoutSeconds?: number;
   /** Labels for every Hetzner resource (project and stack at least); `host` is added. Default: none. */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * A subnet of the stack's private network (PrivateNetwork) for the server to join, so the other hosts'
+   * apps reach its apps over it. Default: none, the host is in no network of the stack's own.
+   */
+  readonly privateSubnetId?: pulumi.Input<string>;
 }
 
 /**
@@ -138,6 +143,8 @@ export class HetznerHost extends pulumi.ComponentResource implements HostTarget 
   public readonly firewall: hcloud.Firewall;
   /** Root certificate of the proxy's internal CA (PEM) with the `internal` issuer; "" otherwise. */
   public readonly proxyCaCertificate: pulumi.Output<string>;
+  /** Its IPv4 address in the stack's private network (assigned by Hetzner); undefined without privateSubnetId. */
+  public readonly privateIp: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: HetznerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hcloud-deploy:host:HetznerHost", name, {}, opts);
@@ -245,6 +252,15 @@ export class HetznerHost extends pulumi.ComponentResource implements HostTarget 
     // Whatever is built from these waits for the gate and the proxy: data flow carries the dependency.
     const afterProxy = <T>(value: pulumi.Output<T>) => pulumi.all([value, proxy.stdout]).apply(([v]) => v);
 
+    this.privateIp =
+      args.privateSubnetId === undefined
+        ? pulumi.output(undefined)
+        : new hcloud.ServerNetwork(
+            `${name}-private`,
+            { serverId: server.id.apply(Number), subnetId: args.privateSubnetId },
+            { parent: this },
+          ).ip;
+
     this.address = afterProxy(afterReady(server.ipv6Address));
     this.connection = afterProxy(afterReady(connection));
     this.hostKey = hostKey.publicKey;
@@ -258,6 +274,7 @@ export class HetznerHost extends pulumi.ComponentResource implements HostTarget 
       serverId: this.serverId,
       ipv6Network: this.ipv6Network,
       proxyCaCertificate: this.proxyCaCertificate,
+      privateIp: this.privateIp,
     });
   }
 }

@@ -19,6 +19,8 @@ export { HostVolume, VOLUME_SIZE_LIMITS } from "./hostVolume";
 export type { HostVolumeArgs } from "./hostVolume";
 export { LOAD_BALANCER_DEFAULTS, LoadBalancer, NETWORK_ZONES } from "./loadBalancer";
 export type { LoadBalancerArgs, LoadBalancerHealthCheck } from "./loadBalancer";
+export { PRIVATE_NETWORK_DEFAULTS, PrivateNetwork } from "./privateNetwork";
+export type { PrivateNetworkArgs } from "./privateNetwork";
 export { TLS_ISSUERS } from "./shell/caddy";
 export type { ProxyTls, TlsIssuer } from "./shell/caddy";
 export { ReleaseCommand, RELEASE_DEFAULTS } from "./releaseCommand";

@@ -78,6 +78,11 @@ export interface ServiceArgs {
   readonly settings: ServiceSettings;
   /** Secret environment values, by name (secret). Default: none. */
   readonly secretEnv?: pulumi.Input<Readonly<Record<string, string>>>;
+  /**
+   * Names the app's containers resolve to addresses (`/etc/hosts` entries), e.g. the other apps'
+   * `<app>.internal` (config/internalNames.ts); part of the settings, so a change rolls the app. Default: none.
+   */
+  readonly internalHosts?: pulumi.Input<Readonly<Record<string, readonly string[]>>>;
 }
 
 /**
@@ -108,26 +113,30 @@ export class Service extends pulumi.ComponentResource {
     const domains = [...(settings.domains ?? [])];
     const env = settings.env ?? {};
 
-    const spec = delivery.hostTag.apply((image): Omit<ServiceSpec, "instance"> => ({
-      app: delivery.app,
-      hostName: target.hostName,
-      image,
-      port: settings.port,
-      // Left out without one, so a routed app's spec (and script) stays as it was.
-      ...(hostPort !== undefined ? { hostPort } : {}),
-      domains,
-      memory: settings.memory ?? SERVICE_DEFAULTS.memory,
-      cpus: settings.cpus ?? SERVICE_DEFAULTS.cpus,
-      restart: settings.restart ?? SERVICE_DEFAULTS.restart,
-      health: settings.health ?? SERVICE_DEFAULTS.health,
-      drainSeconds: settings.drainSeconds ?? SERVICE_DEFAULTS.drainSeconds,
-      env,
-      keepImages,
-      // Left out when unset, so the spec (and the script) of an app without them stays as it was.
-      ...(settings.volumes?.length ? { volumes: settings.volumes } : {}),
-      ...(settings.strategy === "recreate" ? { strategy: settings.strategy } : {}),
-      ...((settings.replicas ?? 1) > 1 ? { replicas: settings.replicas } : {}),
-    }));
+    const names = pulumi.output(args.internalHosts ?? {});
+    const spec = pulumi
+      .all([delivery.hostTag, names])
+      .apply(([image, internalHosts]): Omit<ServiceSpec, "instance"> => ({
+        app: delivery.app,
+        hostName: target.hostName,
+        image,
+        port: settings.port,
+        // Left out without one, so a routed app's spec (and script) stays as it was.
+        ...(hostPort !== undefined ? { hostPort } : {}),
+        domains,
+        memory: settings.memory ?? SERVICE_DEFAULTS.memory,
+        cpus: settings.cpus ?? SERVICE_DEFAULTS.cpus,
+        restart: settings.restart ?? SERVICE_DEFAULTS.restart,
+        health: settings.health ?? SERVICE_DEFAULTS.health,
+        drainSeconds: settings.drainSeconds ?? SERVICE_DEFAULTS.drainSeconds,
+        env,
+        keepImages,
+        // Left out when unset, so the spec (and the script) of an app without them stays as it was.
+        ...(settings.volumes?.length ? { volumes: settings.volumes } : {}),
+        ...(settings.strategy === "recreate" ? { strategy: settings.strategy } : {}),
+        ...((settings.replicas ?? 1) > 1 ? { replicas: settings.replicas } : {}),
+        ...(Object.keys(internalHosts).length > 0 ? { internalHosts } : {}),
+      }));
     // A replaced server starts empty: it needs the container again, so the server is a trigger too.
     const triggers = [delivery.imageRef, spec.apply(settingsHash), target.serverId];
     const run = pulumi

@@ -207,6 +207,14 @@ function parseApp(n: ConfigNode, pins: Record<string, string>, rollout: RolloutC
   if (hostPort === SSH_PORT) hostPortNode.fail(`${SSH_PORT} is reserved for SSH`);
   // Behind a load balancer TLS ends there and the hosts serve plain HTTP on hostPort.
   if (!draft) checkHostPortWithDomains(n, domains);
+  const publicNode = n.field("public");
+  const isPublic = publicNode.boolean(true);
+  if (!isPublic && hostPort === undefined) {
+    publicNode.fail(
+      "closes the app's hostPort to the internet, and the app has none; public: false is for an app other " +
+        "apps reach as <name>.internal:<hostPort>",
+    );
+  }
   const envNode = n.field("env");
   const env = envNode.stringMap();
   for (const [k] of Object.entries(env)) {
@@ -239,6 +247,7 @@ function parseApp(n: ConfigNode, pins: Record<string, string>, rollout: RolloutC
     delivery: n.field("delivery").oneOf(DELIVERY_MODES, DEFAULTS.delivery),
     port,
     hostPort,
+    public: isPublic,
     domains,
     rollout: parseRollout(n.field("rollout"), rollout),
     strategy: parseStrategy(n, volumes),

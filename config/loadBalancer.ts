@@ -32,14 +32,15 @@ function contains(outer: string, inner: string): boolean {
   return a <= c && d <= b;
 }
 
-function overlaps(x: string, y: string): boolean {
+export function overlaps(x: string, y: string): boolean {
   const [a, b] = rangeOf(x);
   const [c, d] = rangeOf(y);
   return a <= d && c <= b;
 }
 
-function parseNetwork(n: ConfigNode): string {
-  const text = n.string(DEFAULTS.loadBalancerNetwork);
+/** A private IPv4 range of /23 or larger, clear of Docker's default bridge: `fallback` when absent. */
+export function parsePrivateRange(n: ConfigNode, fallback: string): string {
+  const text = n.string(fallback);
   let cidr;
   try {
     cidr = parseCidr(text);
@@ -71,7 +72,7 @@ export function parseLoadBalancer(n: ConfigNode): LoadBalancerDraft | undefined 
       .field("type")
       .matching(LB_TYPE, 'a Hetzner load balancer type such as "lb11"', DEFAULTS.loadBalancerType),
     location: location.present ? location.oneOf(LOCATIONS) : undefined,
-    network: parseNetwork(n.field("network")),
+    network: parsePrivateRange(n.field("network"), DEFAULTS.loadBalancerNetwork),
   };
   n.done();
   return draft;

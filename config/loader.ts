@@ -6,6 +6,7 @@ import { DEFAULT_ENDPOINT } from "./catalog";
 import { CI_SECRET_KEYS, parseCiConfig } from "./ci";
 import { parseCidr } from "./cidr";
 import { parseHosts } from "./hosts";
+import { checkInternalNames, parsePrivateNetwork } from "./internalNames";
 import { ConfigKeyName, configKey, PROJECT } from "./schema";
 import { ConfigError, node, RawConfig } from "./reader";
 import { checkSecrets, PlainSecrets } from "./secrets";
@@ -72,6 +73,8 @@ export function parseConfig(
   }
   const registry = parseRegistry(raw);
   checkRegistryReachability(apps, hosts, registry);
+  const privateNetwork = parsePrivateNetwork(raw, hosts, apps);
+  checkInternalNames(apps, node(raw, "apps").optionalItems(), hosts);
 
   const config = {
     project: PROJECT,
@@ -92,6 +95,7 @@ export function parseConfig(
     tls: parseTls(raw),
     keepImages: node(raw, "keepImages").integer(1, 100, DEFAULTS.keepImages),
     deleteData: node(raw, "deleteData").boolean(false),
+    privateNetwork,
   };
   checkSecrets(config, secrets);
   const ci = parseCiConfig(stack, raw.ci, {
@@ -119,6 +123,7 @@ const STRING_KEYS: readonly ConfigKeyName[] = [
   "deliveryParallelism",
   "keepImages",
   "deleteData",
+  "privateNetwork",
 ];
 
 function readObject(cfg: pulumi.Config, k: ConfigKeyName): unknown {

@@ -22,6 +22,7 @@ export const CONFIG_KEYS = [
   "tls",
   "keepImages",
   "deleteData",
+  "privateNetwork",
   "registryPushToken",
   "registryPullToken",
   "sourceToken",

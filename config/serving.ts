@@ -44,9 +44,19 @@ export function parseDomains(n: ConfigNode): string[] {
  * The ports the proxy listens on for an app: 80 and 443 with domains, else its hostPort, else none. Behind
  * a load balancer, TLS ends there and the hosts serve plain HTTP on hostPort whatever the domains.
  */
-export function publicPorts(app: Pick<AppConfig, "domains" | "hostPort" | "loadBalancer">): number[] {
+export function proxyPorts(app: Pick<AppConfig, "domains" | "hostPort" | "loadBalancer">): number[] {
   if (hostDomains(app).length > 0) return HTTPS_PORTS;
   return app.hostPort === undefined ? [] : [app.hostPort];
+}
+
+/**
+ * The ports the hosts' firewalls open to the internet for an app: its proxy ports, none with `public: false`
+ * (the stack's other hosts still reach them over the private network, which the firewalls do not filter).
+ */
+export function firewallPorts(
+  app: Pick<AppConfig, "domains" | "hostPort" | "loadBalancer" | "public">,
+): number[] {
+  return app.public ? proxyPorts(app) : [];
 }
 
 /**
@@ -59,7 +69,7 @@ export function droppedRoutes(
 ): string[] {
   return apps.flatMap((app) => {
     const before = servedPorts[app.name];
-    if (before === undefined || publicPorts(app).length > 0) return [];
+    if (before === undefined || proxyPorts(app).length > 0) return [];
     return [
       `app "${app.name}" was served on port ${before} by the last deployment and now gets no proxy route ` +
         `and no firewall port (an app without hostPort or domains is reached only on the apps' network): ` +
@@ -90,7 +100,7 @@ export function checkPublicPorts(apps: AppConfig[], nodes: ConfigNode[], hosts: 
     const seen = new Map<number, AppConfig>();
     apps.forEach((app, i) => {
       if (!app.hosts.includes(host.name)) return;
-      for (const port of publicPorts(app)) {
+      for (const port of proxyPorts(app)) {
         const other = seen.get(port);
         const https = (a: AppConfig) => hostDomains(a).length > 0;
         if (other && !(https(other) && https(app))) {

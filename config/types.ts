@@ -6,6 +6,7 @@ import type { ProxyTls } from "../components/shell/caddy";
 import type { DeliveryMode } from "../components/delivery";
 import { HOST_DEFAULTS, HostReplacementPolicy } from "../components/hetznerHost";
 import { LOAD_BALANCER_DEFAULTS } from "../components/loadBalancer";
+import { PRIVATE_NETWORK_DEFAULTS } from "../components/privateNetwork";
 import { HealthCheck, RestartPolicy, RolloutStrategy, SERVICE_DEFAULTS } from "../components/service";
 import type { VolumeMount } from "../components/shell/volumes";
 import { DEFAULT_PARALLELISM } from "../components/shell/tarball";
@@ -38,6 +39,7 @@ export const DEFAULTS = {
   registry: CONFIG_DEFAULTS.registry,
   loadBalancerType: LOAD_BALANCER_DEFAULTS.type,
   loadBalancerNetwork: LOAD_BALANCER_DEFAULTS.network,
+  privateNetwork: PRIVATE_NETWORK_DEFAULTS.ipRange,
   /** One host of an app at a time: a version that fails only under real traffic hits one host. */
   rollout: { hostsAtOnce: 1, drainSeconds: SERVICE_DEFAULTS.drainSeconds } as RolloutConfig,
   tls: HOST_DEFAULTS.tls,
@@ -77,6 +79,11 @@ export interface AppConfig {
    * port; other apps on the host reach it on the apps' network as `<name>:<port>`.
    */
   readonly hostPort: number | undefined;
+  /**
+   * Whether the hosts' firewalls open the app's proxy ports to the internet; false: only the stack's own
+   * hosts reach them, over the private network (as `<name>.internal:<hostPort>`) and load balancers.
+   */
+  readonly public: boolean;
   /**
    * DNS names the app is served under over HTTPS (80 redirects): by the host proxy, or, with a load
    * balancer, by the load balancer (a Hetzner managed certificate) while the hosts serve it plain HTTP on
@@ -166,6 +173,11 @@ export interface DeployConfig {
    * data; false: it is kept, detached. Takes effect from the `pulumi up` after it is set.
    */
   readonly deleteData: boolean;
+  /**
+   * The stack network's IPv4 range: with two hosts or more they join it, and apps reach each other over it
+   * as `<app>.internal`.
+   */
+  readonly privateNetwork: string;
   /** Hosts one app's delivery works on at once, and the longest relay chain between them. */
   readonly deliveryParallelism: number;
   /** The opt-in GitHub setup; `{ enabled: false }` unless hcloud-deploy:ci turns it on. */

@@ -2,7 +2,8 @@ import { APP_NETWORK, LABELS, PATHS, shQuote } from "./prelude";
 
 /**
  * sh lines (need `fail` and `$app`) that read how the container named after the app runs, running or
- * not: `$image`, `$env_file` (its revision's env file) and, as "$@", its memory and CPU limits. One-off
+ * not: `$image`, `$env_file` (its revision's env file) and, as "$@", its memory and CPU limits and its
+ * /etc/hosts entries (the other apps' `.internal` names). One-off
  * containers made from them (`exec --new`, jobs) match the app as it runs now, whichever version that is.
  */
 export const APP_SETTINGS_LINES = `read -r image revision memory nano_cpus <<EOF
@@ -13,6 +14,9 @@ env_file=${PATHS.appConfig}/$app/$revision.env
 set --
 [ "$memory" -gt 0 ] && set -- "$@" --memory "$memory"
 [ "$nano_cpus" -gt 0 ] && set -- "$@" --cpus "$(awk -v n="$nano_cpus" 'BEGIN { printf "%.3f", n / 1e9 }')"
+for entry in $(docker inspect --format '{{range .HostConfig.ExtraHosts}}{{.}} {{end}}' "$app"); do
+  set -- "$@" --add-host "$entry"
+done
 `;
 
 /**

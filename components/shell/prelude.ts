@@ -88,6 +88,8 @@ export const APP_NETWORK = {
   name: "hcloud-deploy",
   bridge: "hcd0",
   ipv4Subnet: "172.30.0.0/24",
+  /** The host's address on it (Docker gives a bridge network's first address to the host). */
+  ipv4Gateway: "172.30.0.1",
   ipv6Subnet: "fd68:6364::/64",
 } as const;
 

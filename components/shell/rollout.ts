@@ -12,6 +12,7 @@ import {
 } from "./prelude";
 import { pruneScript } from "./prune";
 import {
+  addHostArgs,
   APP_RESOLVERS,
   containerFunctions,
   EXISTS_FUNCTION,
@@ -73,6 +74,7 @@ export function rolloutScript(spec: ServiceSpec, phase: "create" | "update" = "c
     `--label "${LABELS.revision}=$revision"`,
     // The mount when there is one, no word at all when not.
     '${dns_mount:+"$dns_mount"}',
+    ...addHostArgs(spec.internalHosts),
     ...volumeMountArgs(spec.app, spec.volumes ?? []),
   ].join(" ");
   const recreate = spec.strategy === "recreate";

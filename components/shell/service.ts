@@ -74,6 +74,8 @@ export interface ServiceSpec {
   readonly strategy?: RolloutStrategy;
   /** Containers of the app on the host, behind the proxy's round robin; memory and cpus are each one's. Default 1. */
   readonly replicas?: number;
+  /** Host name to addresses, as `/etc/hosts` lines in every container (`<app>.internal`). Default none. */
+  readonly internalHosts?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -89,8 +91,29 @@ export function settingsHash(spec: Omit<ServiceSpec, "instance" | "hostName">): 
     ? { volumes: spec.volumes.map(({ name, path }) => ({ name, path })) }
     : {};
   const replicas = (spec.replicas ?? 1) > 1 ? { replicas: spec.replicas } : {};
-  const settings = { app, image, port, memory, cpus, restart, health, env, ...volumes, ...replicas };
+  const internalHosts =
+    Object.keys(spec.internalHosts ?? {}).length > 0 ? { internalHosts: spec.internalHosts } : {};
+  const settings = {
+    app,
+    image,
+    port,
+    memory,
+    cpus,
+    restart,
+    health,
+    env,
+    ...volumes,
+    ...replicas,
+    ...internalHosts,
+  };
   return crypto.createHash("sha256").update(JSON.stringify(settings)).digest("hex").slice(0, 12);
+}
+
+/** `docker run` options putting each name's addresses in the container's /etc/hosts, in order. */
+export function addHostArgs(names: Readonly<Record<string, readonly string[]>> = {}): string[] {
+  return Object.entries(names).flatMap(([name, addresses]) =>
+    addresses.map((address) => `--add-host ${shQuote(`${name}:${address}`)}`),
+  );
 }
 
 /**

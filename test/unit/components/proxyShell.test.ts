@@ -89,6 +89,7 @@ describe("the proxy's config", () => {
       name: "hcloud-deploy",
       bridge: "hcd0",
       ipv4Subnet: "172.30.0.0/24",
+      ipv4Gateway: "172.30.0.1",
       ipv6Subnet: "fd68:6364::/64",
     });
   });

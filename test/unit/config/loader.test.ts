@@ -72,6 +72,7 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
       delivery: "tarball",
       port: 8080,
       hostPort: 80,
+      public: true,
       domains: [],
       rollout: { hostsAtOnce: 1, drainSeconds: 30 },
       strategy: "overlap",
@@ -103,6 +104,7 @@ describe("parseConfig accepts a valid config and applies defaults", () => {
     expect(config.rollout).toEqual({ hostsAtOnce: 1, drainSeconds: 30 });
     expect(config.tls).toEqual({ issuer: "acme" });
     expect(config.keepImages).toBe(3);
+    expect(config.privateNetwork).toBe("10.100.0.0/16");
   });
 
   test("delivery parallelism is read as a number, from a string as the CLI stores it", () => {

@@ -1,6 +1,6 @@
 import { parseConfig } from "../../../config/loader";
 import { servedPortsOf } from "../../../config/previous";
-import { droppedRoutes, publicPorts } from "../../../config/serving";
+import { droppedRoutes, firewallPorts, proxyPorts } from "../../../config/serving";
 import { PlainSecrets } from "../../../config/secrets";
 import { deployerKey } from "../support/program";
 
@@ -32,7 +32,16 @@ describe("which apps the proxy serves, and on which ports the firewall opens", (
   ])("%s", (_case, extra, hostPort, ports) => {
     const app = appWith(extra);
     expect(app.hostPort).toBe(hostPort);
-    expect(publicPorts(app)).toEqual(ports);
+    expect(proxyPorts(app)).toEqual(ports);
+    expect(firewallPorts(app)).toEqual(ports);
+  });
+
+  test.each([
+    ["hostPort", { hostPort: 8080, public: false }, [8080]],
+    ["a load balancer's targets' port", { loadBalancer: {}, public: false }, [5432]],
+  ])("public: false keeps the proxy on the %s and the firewall closed", (_case, extra, ports) => {
+    const app = appWith(extra);
+    expect([app.public, proxyPorts(app), firewallPorts(app)]).toEqual([false, ports, []]);
   });
 });
 

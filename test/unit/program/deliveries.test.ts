@@ -140,12 +140,37 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
     const settings =
       `{"app":"api","image":"hcloud-deploy/api:${images.api.split("@sha256:")[1]}","port":8080,` +
       `"memory":"512m","cpus":1.5,"restart":"unless-stopped",` +
-      `"health":{"path":"/healthz","timeoutSeconds":90,"intervalSeconds":2},"env":{}}`;
+      `"health":{"path":"/healthz","timeoutSeconds":90,"intervalSeconds":2},"env":{},` +
+      `"internalHosts":{"web.internal":["172.30.0.1","10.100.0.2"]}}`;
     const hash = crypto.createHash("sha256").update(settings).digest("hex").slice(0, 12);
     expect(api.inputs.triggers).toEqual([images.api, hash, "web-2-server-id"]);
 
     const web = run.named("web-on-web-1-service-rollout");
-    expect(web.inputs.stdin).toBe(`${key}\nAPI_URL=http://[2001:db8:1000::2]:8080\n`);
+    expect(web.inputs.stdin).toBe(`${key}\nAPI_URL=http://api.internal:8080\n`);
+  });
+
+  test("api.internal: from web-1 api's host over the private network, on web-2 its own proxy", () => {
+    const runArgs = (name: string) =>
+      hostScriptOf(run.named(name).inputs.environment.HCLOUD_DEPLOY_SCRIPT as string, "create").match(
+        /--add-host \S+/g,
+      );
+    expect(run.outputs.hostPrivateIps).toEqual({ "web-1": "10.100.0.2", "web-2": "10.100.0.3" });
+    expect(runArgs("web-on-web-1-service-rollout")).toEqual(["--add-host 'api.internal:10.100.0.3'"]);
+    expect(runArgs("web-on-web-2-service-rollout")).toEqual(["--add-host 'api.internal:172.30.0.1'"]);
+    expect(runArgs("api-on-web-2-service-rollout")).toEqual([
+      "--add-host 'web.internal:172.30.0.1'",
+      "--add-host 'web.internal:10.100.0.2'",
+    ]);
+    expect(run.named("web-1-private").inputs).toEqual({
+      serverId: expect.any(Number),
+      subnetId: "7001-10.100.0.0/24",
+    });
+    expect(run.named("private-eu-central").inputs).toEqual({
+      networkId: 7001,
+      type: "cloud",
+      networkZone: "eu-central",
+      ipRange: "10.100.0.0/24",
+    });
   });
 
   test("exports each app's digest reference and URLs", () => {

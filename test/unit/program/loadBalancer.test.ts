@@ -15,7 +15,11 @@ describe("load balancer for web under mocks, Pulumi.prod.yaml", () => {
       "web-lb-fsn-2-target",
       "web-lb-nbg-1-target",
     ]);
+    // Each host is in the load balancer's network and in the stack's own.
     expect(run.ofType("hcloud:index/serverNetwork:ServerNetwork").map((r) => r.name)).toEqual([
+      "fsn-1-private",
+      "fsn-2-private",
+      "nbg-1-private",
       "web-lb-fsn-1-attachment",
       "web-lb-fsn-2-attachment",
       "web-lb-nbg-1-attachment",
@@ -81,8 +85,9 @@ describe("load balancer for web under mocks, Pulumi.prod.yaml", () => {
 
 test.each(["dev", "local"])("%s has no load balancer", async (stack) => {
   const run = await runProgram(stackConfig(stack), { stack });
-  expect(run.resources.filter((r) => r.type.includes("oadBalancer") || r.type.includes("etwork"))).toEqual(
-    [],
-  );
+  // The stack's own network (private-…) is there; none of a load balancer's.
+  const lbParts = run.resources.filter((r) => r.type.includes("oadBalancer") || /-lb-/.test(r.name));
+  expect(lbParts.map((r) => r.name)).toEqual([]);
+  expect(run.ofType("hcloud:index/network:Network").map((r) => r.name)).toEqual(["private-network"]);
   expect(run.outputs.appLoadBalancers).toEqual({});
 });

@@ -73,6 +73,7 @@ export const SECRET_KEYS = [
 ];
 
 let nextIp = 1;
+const nextPrivateIp: Record<string, number> = {};
 
 /** The network the mocked provider gives a primary IP: fixed per resource name. */
 export function mockedIpNetwork(primaryIpName: string): string {
@@ -106,6 +107,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
       return { ...inputs, ipNetwork: mockedIpNetwork(name) };
     case "hcloud:index/loadBalancer:LoadBalancer":
       return { ...inputs, ipv4: "203.0.113.10", ipv6: "2001:db8:4b::1" };
+    case "hcloud:index/serverNetwork:ServerNetwork": {
+      // As the API does without a requested ip: the subnet's next free address, from .2 (.1 is the gateway).
+      const subnet = /-(\d+\.\d+\.\d+)\.0\/24$/.exec(String(inputs.subnetId))?.[1] ?? "10.0.0";
+      nextPrivateIp[subnet] = (nextPrivateIp[subnet] ?? 1) + 1;
+      return { ...inputs, ip: `${subnet}.${nextPrivateIp[subnet]}` };
+    }
     case "pulumi-nodejs:dynamic/hcloud-deploy:SshHostKey":
       return { ...inputs, ...generateEd25519KeyPair(inputs.comment) };
     case "docker:index/image:Image":
@@ -308,6 +315,8 @@ export async function runProgram(
 ): Promise<MockedRun> {
   recordedCatalogServer ??= serveCatalog();
   installFakeRegistry();
+  // Each run's hosts get private IPs from .2 up, in host order, whatever ran before.
+  for (const subnet of Object.keys(nextPrivateIp)) delete nextPrivateIp[subnet];
   const endpoint = opts.catalogEndpoint ?? (await recordedCatalogServer).endpoint;
   return runUnderMocks(
     { ...config, "hcloud:endpoint": endpoint },
