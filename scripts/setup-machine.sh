@@ -27,6 +27,7 @@ packages=(
   debootstrap     # the simulated hosts' root filesystems, and the benchmark's Debian minbase and python3 ones (cached)
   shellcheck      # the unit suite checks every script the builders produce
   qemu-user-static # qemu-aarch64-static: the kernel runs arm64 containers of arm64 simulated hosts with it
+  tcpdump         # captures on simulated hosts' interfaces: traffic between apps stays off the public ones
 )
 
 log() { echo "setup-machine: $*" >&2; }
