@@ -314,6 +314,44 @@ describeE2e("the local stack on the real Pulumi engine", () => {
     expect(await answers((await endpoints(STACK, opts)).api[0])).toBe("api v3");
   }, 600_000);
 
+  test("web on local-1 calls api on local-2 as api.internal over the private network, also once local-2 is replaced", async () => {
+    const notesFrom = async (host: string) => {
+      const web = (await endpoints(STACK, opts)).web.find((e) => e.host === host)!;
+      return answers({ ...web, url: `${web.url}cgi-bin/notes` });
+    };
+    const output = async (name: string) =>
+      JSON.parse(await pulumiOutput(["stack", "output", "--stack", STACK, "--json", name], opts));
+    const privateIps = () => output("hostPrivateIps");
+    const servers = await output("serverIds");
+    const before = await privateIps();
+    expect(Object.keys(before)).toEqual(["local-1", "local-2"]);
+    expect(await notesFrom("local-1")).toMatch(/^\{"notes":\d+\}\n$/);
+    process.stdout.write(
+      `internal: web@local-1 → api.internal ok (api on local-2 at ${before["local-2"]})\n`,
+    );
+
+    await pulumi(
+      ["config", "set", "--stack", STACK, "--path", "hcloud-deploy:hosts[1].generation", "2"],
+      opts,
+    );
+    const up = await runPulumi(
+      ["up", "--stack", STACK, "--yes", "--skip-preview", "--message", "e2e replace local-2"],
+      opts,
+    );
+    expect([up.code, up.code === 0 ? "" : up.output]).toEqual([0, ""]);
+    const replaced = await output("serverIds");
+    expect([replaced["local-1"], replaced["local-2"] !== servers["local-2"]]).toEqual([
+      servers["local-1"],
+      true,
+    ]);
+    const after = await privateIps();
+    expect(after["local-1"]).toBe(before["local-1"]);
+    expect(await notesFrom("local-1")).toMatch(/^\{"notes":\d+\}\n$/);
+    process.stdout.write(
+      `internal: web@local-1 → api.internal ok (local-2 replaced, api at ${after["local-2"]})\n`,
+    );
+  }, 900_000);
+
   test("refresh shows no drift", async () => {
     await pulumi(["refresh", "--stack", STACK, "--yes", "--expect-no-changes"], opts);
   }, 300_000);
