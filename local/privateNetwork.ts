@@ -37,6 +37,17 @@ export interface SimNetworkSpec {
 
 const BRIDGE = "br0";
 
+/**
+ * The member side's MAC address, from its private IPv4: locally administered, unicast. Hetzner routes a
+ * network through its gateway, so a server that takes over an address (a replaced host) is reached at
+ * once; on this flat bridge the other members would keep sending to the old MAC until their neighbour
+ * entries failed (several seconds), unless the address keeps its MAC.
+ */
+export function memberMacOf(ip: string): string {
+  const hex = ip.split(".").map((octet) => Number(octet).toString(16).padStart(2, "0"));
+  return ["02", "00", ...hex].join(":");
+}
+
 async function removeLeftovers(netns: string): Promise<void> {
   // A bridge namespace runs no processes, but a crashed run may have left one behind.
   const pids = (await run("ip", ["netns", "pids", netns], { check: false })).stdout
@@ -98,6 +109,8 @@ export async function startSimNetwork(spec: SimNetworkSpec): Promise<SimNetwork>
       "peer",
       "name",
       spec.interfaceName,
+      "address",
+      memberMacOf(member.ip),
       "netns",
       member.netns,
     );

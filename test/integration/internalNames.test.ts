@@ -27,7 +27,7 @@ const privateIps: Record<string, string> = {
   "int-b": "10.100.0.3",
   "int-c": "10.100.0.7",
 };
-const sameZone: HostConfig[] = Object.keys(privateIps).map((name) => ({
+const sameZone: HostConfig[] = ["int-a", "int-b", "int-c", "int-d"].map((name) => ({
   name,
   location: "fsn1",
   generation: 1,
@@ -175,6 +175,16 @@ test("once api's host is replaced by one with another private address, web's nex
   process.stdout.write(`internal: web@int-a → api.internal ok (api's host replaced, now 10.100.0.7)\n`);
 }, 300_000);
 
+test("a replacement that gets the same private address (the old one left first) is reached at once", async () => {
+  await hosts["int-c"].sim.stop();
+  privateIps["int-d"] = privateIps["int-c"];
+  await startApiOn("int-d", "fd5e:0:0:d4::1");
+  await plug(["int-a", "int-d"]);
+  // web's names did not change, so nothing rolls it: the address leads to the new host straight away.
+  expect(await callApi(hosts["int-a"])).toBe("api v1");
+  process.stdout.write(`internal: web@int-a → api.internal ok (api's host replaced, same address)\n`);
+}, 300_000);
+
 test("a one-off container of web (exec --new) resolves the same names as web", async () => {
   const result = await runExec(
     { hostName: "int-a", target: hosts["int-a"].target },
@@ -188,7 +198,7 @@ test("a one-off container of web (exec --new) resolves the same names as web", a
 test("on its own host an app's name goes to the host's proxy on the apps' network", async () => {
   const apps = [
     { name: "web", hosts: ["int-a"], hostPort: 8080 },
-    { name: "api", hosts: ["int-a", "int-c"], hostPort: 8080 },
+    { name: "api", hosts: ["int-a", "int-d"], hostPort: 8080 },
   ];
   expect(internalHostsOf("web", "int-a", apps, sameZone, privateIps)).toEqual({
     "api.internal": [APP_NETWORK.ipv4Gateway, "10.100.0.7"],
