@@ -226,6 +226,8 @@ export = async () => {
       host: hostName,
       url: service.url,
       address: hosts.get(hostName)!.address,
+      // Only the stack's hosts reach it there (public: false); left out otherwise, as before.
+      ...(app.public ? {} : { public: false }),
     }));
     return { app, image, services, urls: pulumi.all(services.map((s) => s.service.url)), endpoints };
   });

@@ -153,6 +153,8 @@ interface Endpoint {
   host: string;
   url: string;
   address: string;
+  /** false: the firewall keeps it closed to the internet (the emulator's firewalls do not filter). */
+  public?: boolean;
 }
 
 /** Where each app answers; for HTTPS, the CA files to trust and a curl line per host. */
@@ -168,9 +170,16 @@ async function printEndpoints(opts: { cwd: string; env: NodeJS.ProcessEnv }): Pr
   say("apps answer at:");
   const tries: string[] = [];
   for (const [app, list] of Object.entries(endpoints)) {
-    for (const { host, url, address } of list) {
+    for (const { host, url, address, public: isPublic } of list) {
       if (!url.includes("://")) {
         process.stdout.write(`  ${app}  ${url} on the apps' network of ${host} (no route)\n`);
+        continue;
+      }
+      if (isPublic === false) {
+        const port = new URL(url).port;
+        process.stdout.write(
+          `  ${app}  ${url} (public: false: the stack's apps call ${app}.internal:${port})\n`,
+        );
         continue;
       }
       if (!url.startsWith("https://")) {

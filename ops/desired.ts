@@ -33,6 +33,8 @@ export interface DesiredHost {
   readonly hostKey: string;
   /** The platform the stack delivers for (`linux/arm64` on cax types); stacks from before ARM hosts: amd64. */
   readonly platform: string;
+  /** Its address in the stack's private network; absent for a one-host stack or one from before it. */
+  readonly privateIp?: string;
   readonly apps: readonly DesiredApp[];
 }
 
@@ -42,7 +44,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** The hosts and apps a stack wants, from `pulumi stack output --json`; one-line errors. */
 export function desiredHosts(stack: string, outputs: Record<string, unknown>): DesiredHost[] {
-  const { hostAddresses, hostKeys, hostApps, hostPlatforms } = outputs;
+  const { hostAddresses, hostKeys, hostApps, hostPlatforms, hostPrivateIps } = outputs;
   if (!isObject(hostAddresses) || !isObject(hostKeys) || !isObject(hostApps)) {
     throw new OpsError(
       `stack ${stack} has no hostKeys/hostApps outputs: deploy it once with this version (pulumi up)`,
@@ -61,6 +63,9 @@ export function desiredHosts(stack: string, outputs: Record<string, unknown>): D
         address,
         hostKey,
         platform: isObject(hostPlatforms) ? String(hostPlatforms[name] ?? "linux/amd64") : "linux/amd64",
+        ...(isObject(hostPrivateIps) && typeof hostPrivateIps[name] === "string"
+          ? { privateIp: hostPrivateIps[name] as string }
+          : {}),
         apps: Object.entries(apps)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([app, v]) => desiredApp(stack, name, app, v)),

@@ -262,12 +262,16 @@ function table(rows: readonly string[][]): string[] {
   );
 }
 
-/** The human view: per host its address, platform and disk, then one row per app; then the drift, if any. */
+/**
+ * The human view: per host its address (and private one), platform and disk, then one row per app; then the
+ * drift, if any.
+ */
 export function formatStatus(stack: string, hosts: readonly HostStatus[]): string {
   const lines: string[] = [];
   for (const h of hosts) {
+    const privateIp = h.host.privateIp ? `  private ${h.host.privateIp}` : "";
     lines.push(
-      `${h.host.name}  [${h.host.address}]  ${h.host.platform}  ${h.error === undefined ? `disk: ${h.disk}` : "UNREACHABLE"}`,
+      `${h.host.name}  [${h.host.address}]${privateIp}  ${h.host.platform}  ${h.error === undefined ? `disk: ${h.disk}` : "UNREACHABLE"}`,
     );
     if (h.error !== undefined) continue;
     const rows = [["APP", "DESIRED", "RUNNING", "STATE", "HEALTH", "ROUTE"]].concat(

@@ -52,6 +52,18 @@ describe("desiredHosts reads the stack outputs", () => {
     expect(desiredHosts("dev", outputs).map((h) => h.platform)).toEqual(["linux/amd64", "linux/amd64"]);
   });
 
+  test("each host's private address comes from hostPrivateIps; a one-host stack or an older one has none", () => {
+    const withNetwork = { ...outputs, hostPrivateIps: { "web-1": "10.100.0.2", "web-2": "10.100.0.3" } };
+    expect(desiredHosts("dev", withNetwork).map((h) => [h.name, h.privateIp])).toEqual([
+      ["web-1", "10.100.0.2"],
+      ["web-2", "10.100.0.3"],
+    ]);
+    expect(desiredHosts("dev", { ...outputs, hostPrivateIps: {} }).map((h) => "privateIp" in h)).toEqual([
+      false,
+      false,
+    ]);
+  });
+
   test.each<[string, Record<string, unknown>, string]>([
     [
       "a stack deployed before these outputs",
@@ -402,6 +414,13 @@ describe("formatStatus", () => {
         "stack dev: no drift; 1 service(s) on 1 host(s) as the stack wants them",
       ].join("\n"),
     );
+  });
+
+  test("a host in the stack's private network shows its address there", () => {
+    const [first] = formatStatus("dev", [hostStatus({ ...host, privateIp: "10.100.0.2" }, healthy)]).split(
+      "\n",
+    );
+    expect(first).toMatch(/^web-1  \[2001:db8:1::1\]  private 10\.100\.0\.2  linux\/amd64  disk: /);
   });
 
   test("drifted rows are marked and listed, unreachable hosts say so", () => {

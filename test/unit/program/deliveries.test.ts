@@ -149,6 +149,12 @@ describe("apps under mocks, Pulumi.dev.yaml (tarball delivery)", () => {
     expect(web.inputs.stdin).toBe(`${key}\nAPI_URL=http://api.internal:8080\n`);
   });
 
+  test("appEndpoints marks api, which has public: false, and leaves the public web as it was", () => {
+    const endpoints = run.outputs.appEndpoints as Record<string, Record<string, unknown>[]>;
+    expect(endpoints.api.map((e) => [e.host, e.public])).toEqual([["web-2", false]]);
+    expect(endpoints.web.map((e) => "public" in e)).toEqual([false, false]);
+  });
+
   test("api.internal: from web-1 api's host over the private network, on web-2 its own proxy", () => {
     const runArgs = (name: string) =>
       hostScriptOf(run.named(name).inputs.environment.HCLOUD_DEPLOY_SCRIPT as string, "create").match(
