@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Registry } from "./appImage";
 import { deployerCommandArgs } from "./deployerCommand";
 import type { HostTarget } from "./hostTarget";
+import type { Platform } from "./platforms";
 import { hostTagOf } from "./shell/prelude";
 import { registryPullDeliveryScript } from "./shell/registryPull";
 import { tarballDeliveryScript } from "./shell/tarball";
@@ -20,9 +21,17 @@ export interface DeliveryArgs {
   readonly imageRef: pulumi.Input<string>;
   /** How the image gets there. Default: `tarball`. */
   readonly mode?: DeliveryMode;
-  /** Registry the image lives in: the host pulls from it, or the deployer when it lacks the image. */
-  readonly registry: Pick<Registry, "server" | "username">;
-  /** Read-only registry token; required for `registry`. Default: none (the deployer must hold the image). */
+  /**
+   * The stack's registry: the host pulls from it (`registry`), or the deployer fetches from it the blobs
+   * the host lacks (`tarball`, for an image in it).
+   */
+  readonly registry: Pick<Registry, "server" | "username"> & {
+    /** Plain HTTP (the local stack's registry). Default: false. */
+    readonly insecure?: boolean;
+  };
+  /** The host's platform: the image of it an index names. Default: `linux/amd64`. */
+  readonly platform?: Platform;
+  /** Read-only registry token; required for `registry`. Default: none (anonymous, or the deployer's own copy). */
   readonly pullToken?: pulumi.Input<string>;
   /**
    * Runs first: the app's DeliveryFanOut, after which this delivery usually finds the image on the host
@@ -52,7 +61,11 @@ export class Delivery extends pulumi.ComponentResource {
       throw new Error(`Delivery ${name}: registry delivery needs a pull token`);
     super("hcloud-deploy:delivery:Delivery", name, {}, opts);
     const { app, target } = args;
-    const registry = { server: args.registry.server, username: args.registry.username };
+    const registry = {
+      server: args.registry.server,
+      username: args.registry.username,
+      insecure: args.registry.insecure ?? false,
+    };
     const imageRef = pulumi.output(args.imageRef);
     const hostTag = imageRef.apply((ref) => hostTagOf(app, ref));
     const triggers = [args.imageRef, target.serverId];
@@ -68,6 +81,7 @@ export class Delivery extends pulumi.ComponentResource {
               imageRef: ref,
               hosts: [{ hostName, target: sshTarget }],
               registry,
+              platform: args.platform,
             })
           : registryPullDeliveryScript({
               app,

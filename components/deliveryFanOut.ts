@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Registry } from "./appImage";
 import { deployerCommandArgs } from "./deployerCommand";
 import type { HostTarget } from "./hostTarget";
+import type { Platform } from "./platforms";
 import { hostTagOf } from "./shell/prelude";
 import { DEFAULT_PARALLELISM, tarballDeliveryScript } from "./shell/tarball";
 
@@ -13,9 +14,14 @@ export interface DeliveryFanOutArgs {
   readonly targets: readonly HostTarget[];
   /** Digest-pinned reference of the image. */
   readonly imageRef: pulumi.Input<string>;
-  /** Registry the deployer pulls from when no host has the image and the deployer lacks it too. */
-  readonly registry: Pick<Registry, "server" | "username">;
-  /** Read-only registry token for that pull. Default: none (the deployer must hold the image). */
+  /** The stack's registry: for an image in it, the deployer fetches from it the blobs some host lacks. */
+  readonly registry: Pick<Registry, "server" | "username"> & {
+    /** Plain HTTP (the local stack's registry). Default: false. */
+    readonly insecure?: boolean;
+  };
+  /** The hosts' platform: the image of it an index names. Default: `linux/amd64`. */
+  readonly platform?: Platform;
+  /** Read-only registry token for that. Default: none (anonymous, or the deployer's own copy). */
   readonly pullToken?: pulumi.Input<string>;
   /** Hosts worked on at once, and the longest relay chain (1: no relays). Default: 8. */
   readonly parallelism?: number;
@@ -42,7 +48,11 @@ export class DeliveryFanOut extends pulumi.ComponentResource {
     if (args.targets.length < 2) throw new Error(`DeliveryFanOut ${name}: needs two or more targets`);
     super("hcloud-deploy:delivery:DeliveryFanOut", name, {}, opts);
     const { app, targets } = args;
-    const registry = { server: args.registry.server, username: args.registry.username };
+    const registry = {
+      server: args.registry.server,
+      username: args.registry.username,
+      insecure: args.registry.insecure ?? false,
+    };
     const imageRef = pulumi.output(args.imageRef);
     const script = pulumi
       .all([imageRef, pulumi.all(targets.map((t) => pulumi.all([t.address, t.hostKey])))])
@@ -56,6 +66,7 @@ export class DeliveryFanOut extends pulumi.ComponentResource {
             target: { address, port: 22, user: "root", hostKey },
           })),
           registry,
+          platform: args.platform,
           parallelism: args.parallelism ?? DEFAULT_PARALLELISM,
           leaveFailuresToHosts: true,
         }),

@@ -12,7 +12,8 @@ import { HOST_SCRIPT_WORDS, onHost } from "./ssh";
 
 /**
  * Bash functions of the deployer's side of a tarball delivery to several hosts (see tarball.ts). They
- * need the SSH prelude's `connect`/`rsh`, `host_*` arrays, `$work`, `$parallelism`, `$delivery`, `$app`.
+ * need the SSH prelude's `connect`/`rsh`, `host_*` arrays, `$work`, `$parallelism`, `$delivery`, `$app`,
+ * `$zstd_level` and `pack_source` (see tarball.ts).
  * Each per-host step runs as a background job that leaves its result in $work files, so that a signal
  * to the script interrupts `wait` at once (a foreground pipeline would finish first).
  */
@@ -117,7 +118,7 @@ stream() {
   else
     sha256sum < "$work/tap" > "$work/sum.$k.tmp" &
     sum_pid=$!
-    { set +e; pack_source "$k" 2> "$work/pack.err" | zstd -T0 -3 -q -c | tee -p "$packed" "$work/tap" |
+    { set +e; pack_source "$k" 2> "$work/pack.err" | zstd -T0 "$zstd_level" -q -c | tee -p "$packed" "$work/tap" |
         dd bs=1M iflag=fullblock status=progress 2> "$work/progress" |
         rsh "$head" sh "$ctl_root/$app.\${attempt[$head]}/recv" 2> "$work/stream.err"
       echo "\${PIPESTATUS[*]}" > "$work/codes"; } &

@@ -1,6 +1,9 @@
+import { parseDigestRef } from "../registry/client";
+import { EXIT_NOT_IN_REGISTRY } from "../registry/deployerFetch";
 import { deployerStages, receiveScriptVariable } from "./deployerStages";
 import { packFunction } from "./pack";
 import { PATHS, shQuote } from "./prelude";
+import { writeRegistryModules } from "./registryScripts";
 import { cleanupScript, receiveScript, tagScript } from "./stages";
 import { deployerSession, HOST_SCRIPT_WORDS, onHost, sshHosts, SshTarget } from "./ssh";
 
@@ -14,12 +17,18 @@ export interface TarballDeliveryArgs {
   readonly app: string;
   /** Tag the image carries on the hosts, derived from its digest (see hostTagOf). */
   readonly hostTag: string;
-  /** Digest-pinned reference the deployer saves (pulled first when no host has it and it is not local). */
+  /**
+   * Digest-pinned reference. In the stack's registry, the deployer fetches from there only the blobs some
+   * host lacks; otherwise (or when the registry has no such manifest) it saves the image from its own
+   * engine, pulled first when it is not there.
+   */
   readonly imageRef: string;
+  /** The hosts' platform, the image of it an index names. Default: `linux/amd64`. */
+  readonly platform?: string;
   /** Where it goes; with more than one, hosts that lack the same layers share one stream through relays. */
   readonly hosts: readonly DeliveryHost[];
-  /** Registry to log in to when the deployer has to pull and a token came on stdin. */
-  readonly registry: { readonly server: string; readonly username: string };
+  /** The stack's registry, with the token on stdin (if one came) for it. */
+  readonly registry: { readonly server: string; readonly username: string; readonly insecure?: boolean };
   /** Hosts worked on at once, and the longest relay chain (1: no relays). Default: 8. */
   readonly parallelism?: number;
   /**
@@ -31,6 +40,11 @@ export interface TarballDeliveryArgs {
 }
 
 export const DEFAULT_PARALLELISM = 8;
+
+/** Whether the deployer fetches `imageRef` from the stack's registry rather than saving it from its engine. */
+export function fetchesFromRegistry(args: Pick<TarballDeliveryArgs, "imageRef" | "registry">): boolean {
+  return parseDigestRef(args.imageRef)?.server === args.registry.server;
+}
 
 /**
  * The deployer's side of a tarball delivery (bash). Stdin: the OpenSSH private key, then optionally one
@@ -90,23 +104,7 @@ for i in "\${hosts[@]}"; do
 done
 [ "\${#need[@]}" -gt 0 ] || exit 0
 
-# Stage: the image on the deployer, pulled with the read-only token only if it is not there.
-if ! docker image inspect "$ref" > /dev/null 2>&1; then
-  say "pulling $ref to the deployer"
-  export DOCKER_CONFIG="$work/docker"
-  mkdir -p "$DOCKER_CONFIG"
-  if [ -n "$token" ]; then
-    printf '%s' "$token" | docker login --username ${shQuote(args.registry.username)} --password-stdin \\
-      ${shQuote(args.registry.server)} > /dev/null 2> "$work/pull.err" ||
-      fail "cannot log in to ${args.registry.server} on the deployer: $(cause_of "$work/pull.err" "docker login failed")"
-  fi
-  bg docker pull -q "$ref" > /dev/null 2> "$work/pull.err" ||
-    fail "cannot pull $ref to the deployer: $(cause_of "$work/pull.err" "docker pull failed")"
-fi
-token=""
-image_id=$(docker image inspect --format '{{.Id}}' "$ref")
-read -ra diff_ids <<< "$(docker image inspect --format '{{range .RootFS.Layers}}{{.}} {{end}}' "$ref")"
-
+${imageSourceStage(args)}
 # Stage: per host, what to send — nothing but a tag, the layers after the ones it shares, or all.
 declare -A shared=()
 tag_only=()
@@ -128,25 +126,100 @@ for i in "\${tag_only[@]}"; do
   say_at "$i" "$image_id was on the host under another name; tagged $host_tag, nothing transferred"
 done
 
-save_pid=""
-start_save() {
-  [ ! -d "$work/save" ] || return 0
-  mkdir "$work/save"
-  bash -o pipefail -c 'docker save "$1" | tar -x -C "$2"' save "$ref" "$work/save" 2> "$work/pack.err" &
-  save_pid=$!
-}
-finish_save() {
-  [ -n "$save_pid" ] || return 0
-  wait "$save_pid" || fail "saving the image on the deployer failed: $(cause_of "$work/pack.err" "docker save failed")"
-  save_pid=""
-}
-pack_source() {
-  if [ "$1" = 0 ]; then docker save "$ref"; else pack_layers "$work/save" "$1"; fi
-}
+${packSourceFunctions()}
 ${deliverLoop()}`;
 }
 
 /** Sends each set of hosts that share k layers its pack: chains of up to $parallelism, then retries. */
+/**
+ * Where the image's layers come from: the stack's registry (its manifest and config first, the blobs later
+ * per set of missing layers), or the deployer's engine. Leaves $image_id and $diff_ids.
+ */
+function imageSourceStage(args: TarballDeliveryArgs): string {
+  const { server, username } = args.registry;
+  const registry = fetchesFromRegistry(args);
+  const names = args.hosts.map((h) => h.hostName).join(", ");
+  return `# Stage: the image's manifest and config, from the registry (with the read-only token) or the deployer's engine.
+from_registry=${registry ? 1 : 0}
+if [ "$from_registry" = 1 ]; then
+${writeRegistryModules()}  export HCLOUD_DEPLOY_REGISTRY=${shQuote(server)} HCLOUD_DEPLOY_REGISTRY_USER=${shQuote(username)}
+  export HCLOUD_DEPLOY_REGISTRY_INSECURE=${args.registry.insecure ? 1 : 0} HCLOUD_DEPLOY_SAY=${shQuote(`hcloud-deploy: ${args.app} on ${names}: `)}
+  code=0
+  # In the background (a signal stops it at once), with its stdin given explicitly: the token.
+  node "$work/registry/deployerFetch.js" plan "$ref" ${shQuote(args.platform ?? "linux/amd64")} \\
+    < <(printf '%s\\n' "$token") > "$work/plan" 2> "$work/plan.err" &
+  wait $! || code=$?
+  if [ "$code" = ${EXIT_NOT_IN_REGISTRY} ] && docker image inspect "$ref" > /dev/null 2>&1; then
+    say "$ref is not in ${server}: sending the deployer's own copy"
+    from_registry=0
+  elif [ "$code" != 0 ]; then
+    fail "$(cause_of "$work/plan.err" "reading $ref from ${server} failed")"
+  fi
+fi
+if [ "$from_registry" = 1 ]; then
+  image_id=$(awk '$1 == "image" { print $2 }' "$work/plan")
+  read -ra diff_ids <<< "$(awk '$1 == "layers" { $1 = ""; print }' "$work/plan")"
+  manifest_ref=\${ref%@*}@$(awk '$1 == "manifest" { print $2 }' "$work/plan")
+else
+  if ! docker image inspect "$ref" > /dev/null 2>&1; then
+    say "pulling $ref to the deployer"
+    export DOCKER_CONFIG="$work/docker"
+    mkdir -p "$DOCKER_CONFIG"
+    if [ -n "$token" ]; then
+      printf '%s' "$token" | docker login --username ${shQuote(username)} --password-stdin \\
+        ${shQuote(server)} > /dev/null 2> "$work/pull.err" ||
+        fail "cannot log in to ${server} on the deployer: $(cause_of "$work/pull.err" "docker login failed")"
+    fi
+    bg docker pull -q "$ref" > /dev/null 2> "$work/pull.err" ||
+      fail "cannot pull $ref to the deployer: $(cause_of "$work/pull.err" "docker pull failed")"
+  fi
+  token=""
+  image_id=$(docker image inspect --format '{{.Id}}' "$ref")
+  read -ra diff_ids <<< "$(docker image inspect --format '{{range .RootFS.Layers}}{{.}} {{end}}' "$ref")"
+fi
+`;
+}
+
+/**
+ * start_pack <k> / finish_pack / pack_source <k>: the archive without the first k layers. From the
+ * registry: fetched into $work/stage.<k> (verified blobs, as stored) before any of it is sent; from the
+ * engine: \`docker save\`, unpacked once for partial archives. Blobs from the registry are compressed
+ * already, so the stream's zstd only frames them.
+ */
+function packSourceFunctions(): string {
+  return `pack_pid=""
+pack_what=""
+zstd_level=-3
+[ "$from_registry" = 0 ] || zstd_level=-1
+start_pack() {
+  if [ "$from_registry" = 1 ]; then
+    [ ! -d "$work/stage.$1" ] || return 0
+    mkdir "$work/stage.$1"
+    node "$work/registry/deployerFetch.js" fetch "$manifest_ref" "$1" "$work/stage.$1" \\
+      < <(printf '%s\\n' "$token") 2> "$work/pack.err" &
+    pack_what="fetching the image from $HCLOUD_DEPLOY_REGISTRY failed"
+  else
+    [ "$1" != 0 ] && [ ! -d "$work/save" ] || return 0
+    mkdir "$work/save"
+    bash -o pipefail -c 'docker save "$1" | tar -x -C "$2"' save "$ref" "$work/save" 2> "$work/pack.err" &
+    pack_what="saving the image on the deployer failed"
+  fi
+  pack_pid=$!
+}
+finish_pack() {
+  [ -n "$pack_pid" ] || return 0
+  wait "$pack_pid" || fail "$pack_what: $(cause_of "$work/pack.err" "it ended with $?")"
+  pack_pid=""
+}
+pack_source() {
+  if [ "$from_registry" = 1 ]; then tar -c -C "$work/stage.$1" manifest.json blobs
+  elif [ "$1" = 0 ]; then docker save "$ref"
+  else pack_layers "$work/save" "$1"
+  fi
+}
+`;
+}
+
 function deliverLoop(): string {
   return `# deliver <k> <host>…: one chain, armed, fed, and loaded on every host.
 deliver() {
@@ -164,8 +237,8 @@ deliver() {
     [ "$j" -eq 0 ] || upstream[$i]=\${chain[j-1]}
     [ "$((j + 1))" -ge "\${#chain[@]}" ] || downstream[$i]=\${chain[j+1]}
   done
-  # The deployer saves the image while the hosts get ready.
-  [ "$k" -eq 0 ] || start_save
+  # The deployer gets the image ready while the hosts do.
+  start_pack "$k"
   run_jobs arm_host "\${chain[@]}"
   for i in "\${chain[@]}"; do
     if [ -s "$work/problem.$i" ]; then host_failed "$i" "$(cat "$work/problem.$i")"; else armed+=("$i"); fi
@@ -177,7 +250,7 @@ deliver() {
   run_jobs link_host "\${chain[@]:0:\${#chain[@]}-1}"
   label=\${host_name[chain[0]]}
   for i in "\${chain[@]:1}"; do label+=" → \${host_name[i]}"; done
-  [ "$k" -eq 0 ] || finish_save
+  finish_pack
   kind=full
   [ "$k" -eq 0 ] || kind=partial
   if [ ! -e "$work/sum.$k" ]; then
