@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { run } from "../local/exec";
 import { buildBenchImages, Log } from "./image";
-import { Lab, LabHost, Step } from "./lab";
+import { Lab, LabHost, Step, StepOptions } from "./lab";
 import type { BenchResults, CaseResult } from "./report";
 
 export interface DeliveryRun {
@@ -40,7 +40,11 @@ async function push(lab: Lab, tag: string, name: string): Promise<string> {
 }
 
 /** Layer sizes of the image, its compressed size, and the compressed size of its top layer. */
-async function imageFigures(lab: Lab, ref: string, quick: boolean): Promise<BenchResults["image"]> {
+async function imageFigures(
+  lab: Lab,
+  ref: string,
+  quick: boolean,
+): Promise<Omit<BenchResults["image"], "changedLayerRegistryBytes" | "manifestBytes">> {
   const dir = await mkdtemp(path.join(tmpdir(), "hcd-bench-save-"));
   try {
     const started = performance.now();
@@ -71,6 +75,30 @@ async function imageFigures(lab: Lab, ref: string, quick: boolean): Promise<Benc
   }
 }
 
+/** The top layer as the registry stores it, and the manifest and config a delivery reads before it. */
+async function registryFigures(lab: Lab, ref: string) {
+  const [, digest] = ref.split("@");
+  const auth = `Basic ${Buffer.from(`${lab.registry.user}:${lab.registry.password}`).toString("base64")}`;
+  const get = async (what: string, accept: string) => {
+    const url = `http://${lab.tap.host}/v2/bench/app/${what}`;
+    const response = await fetch(url, { headers: { Authorization: auth, Accept: accept } });
+    if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
+    return Buffer.from(await response.arrayBuffer());
+  };
+  const manifestBody = await get(
+    `manifests/${digest}`,
+    "application/vnd.docker.distribution.manifest.v2+json",
+  );
+  const manifest = JSON.parse(manifestBody.toString("utf8")) as {
+    config: { size: number };
+    layers: { size: number }[];
+  };
+  return {
+    changedLayerRegistryBytes: manifest.layers[manifest.layers.length - 1].size,
+    manifestBytes: manifestBody.length + manifest.config.size,
+  };
+}
+
 /** Seconds a host takes to load the whole image from a compressed archive already on its disk. */
 async function hostLoadSeconds(lab: Lab, ref: string): Promise<number> {
   const host = lab.hosts[1];
@@ -96,7 +124,7 @@ export async function runDeliveryCases(
     log(`building the ${quick ? "quick" : "realistic"} image`);
     const images = await buildBenchImages(lab.engine.dockerHost, context, quick, log);
     const [v1, v2] = [await push(lab, images.v1, "v1"), await push(lab, images.v2, "v2")];
-    const image = await imageFigures(lab, v2, quick);
+    const image = { ...(await imageFigures(lab, v2, quick)), ...(await registryFigures(lab, v2)) };
     // The median of `runs` runs (the machine is shared: one run can be slow for reasons of its own);
     // `undo` puts the hosts back as they were before each further run.
     const runs = quick ? 1 : 3;
@@ -106,21 +134,22 @@ export async function runDeliveryCases(
       hosts: number,
       scripts: string[][],
       undo?: () => Promise<void>,
+      opts: StepOptions = {},
     ) => {
       const steps: Step[] = [];
       for (let i = 0; i < (undo ? runs : 1); i++) {
         if (i > 0) await undo!();
-        steps.push(await lab.step(scripts, label));
+        steps.push(await lab.step(scripts, label, opts));
       }
       const times = steps.map((s) => s.seconds.toFixed(2)).join(", ");
       const step = [...steps].sort((a, b) => a.seconds - b.seconds)[Math.floor(steps.length / 2)];
       const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(3);
       log(
         `${label}: ${mib(step.bytes)} MiB to the hosts, ${mib(step.uplinkBytes)} MiB from the deployer, ` +
-          `${step.seconds.toFixed(2)} s (runs: ${times})`,
+          `${mib(step.downloadedBytes)} MiB from the registry, ${step.seconds.toFixed(2)} s (runs: ${times})`,
       );
-      const { bytes, uplinkBytes, seconds } = step;
-      cases.push({ id, label, hosts, bytes, uplinkBytes, seconds });
+      const { bytes, uplinkBytes, downloadedBytes, seconds } = step;
+      cases.push({ id, label, hosts, bytes, uplinkBytes, downloadedBytes, seconds });
     };
     const [h1, h2] = lab.hosts;
     await lab.shape("hosts", opts.rate);
@@ -134,6 +163,19 @@ export async function runDeliveryCases(
     const again = (ref: string, hosts: readonly LabHost[]) => () => lab.forget(ref, hosts);
     await measure("redeploy", "this delivery, one-file change", 1, lab.tarball(v2, [h1]), again(v2, [h1]));
     await measure("same-again", "this delivery, same digest again", 1, lab.tarball(v2, [h1]));
+    // A fresh deployer (no engine, empty blob cache), as a CI runner that did not build the image.
+    const fresh = { fresh: true };
+    await lab.forget(v2, [h1]);
+    await measure(
+      "fresh-redeploy",
+      "fresh deployer, one-file change",
+      1,
+      lab.tarball(v2, [h1]),
+      again(v2, [h1]),
+      fresh,
+    );
+    await lab.clear([h1]);
+    await measure("fresh-cold", "fresh deployer, cold host", 1, lab.tarball(v1, [h1]), undefined, fresh);
     await measure("pull-cold", "registry pull, cold host", 1, lab.registryPull(v1, h2));
     await measure(
       "pull-redeploy",
@@ -151,6 +193,19 @@ export async function runDeliveryCases(
       const plural = count > 1 ? "s" : "";
       const label = `one-file change to ${count} host${plural}`;
       await measure(`change-${count}-host${plural}`, label, count, lab.tarball(v2, hosts), again(v2, hosts));
+      await lab.forget(v2, hosts);
+      if (count === 4) continue;
+      const fresh = { fresh: true };
+      const freshLabel = `fresh deployer, one-file change to ${count} host${plural}`;
+      const scripts = lab.tarball(v2, hosts);
+      await measure(
+        `fresh-change-${count}-host${plural}`,
+        freshLabel,
+        count,
+        scripts,
+        again(v2, hosts),
+        fresh,
+      );
       if (count < 8) await lab.forget(v2, hosts);
     }
 

@@ -3,6 +3,9 @@
  * shaping with tc, and measuring a step (wall time, bytes that reached the hosts, bytes that left the
  * deployer). The delivery scripts are the very ones `pulumi up` runs.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { FAIL_FUNCTION, hostTagOf, sayFunction, shQuote } from "../components/shell/prelude";
 import { registryPullDeliveryScript } from "../components/shell/registryPull";
 import { deployerSsh } from "../components/shell/ssh";
@@ -12,6 +15,7 @@ import { DockerEngine, startDockerEngine } from "../local/dockerd";
 import { run, RunResult } from "../local/exec";
 import { HARNESS_BRIDGE, hostLink, shapeLink } from "../local/hostNetwork";
 import { LocalRegistry, startRegistry } from "../local/registry";
+import { RegistryTap, startRegistryTap } from "../local/registryTap";
 import { SimHost, startSimHost, stopAllSimHosts } from "../local/simhost";
 
 export const APP = "bench";
@@ -25,19 +29,35 @@ export interface Step {
   readonly seconds: number;
   readonly bytes: number;
   readonly uplinkBytes: number;
+  /** Bytes of registry answers the deployer received (manifests and blobs), through the tap. */
+  readonly downloadedBytes: number;
   readonly output: string;
+}
+
+/**
+ * A fresh deployer: no Docker engine (DOCKER_HOST points nowhere) and an empty blob cache, as a CI runner
+ * that did not build the image starts.
+ */
+export interface StepOptions {
+  readonly fresh?: boolean;
 }
 
 export class Lab {
   private constructor(
     readonly registry: LocalRegistry,
+    /** In front of the registry: what the deployer downloads goes through it and is counted. */
+    readonly tap: RegistryTap,
     readonly engine: DockerEngine,
     readonly hosts: readonly LabHost[],
     private readonly key: { privateKey: string },
+    /** The deployer's blob cache (HCLOUD_DEPLOY_CACHE), emptied for a fresh-deployer step. */
+    private readonly cacheDir: string,
   ) {}
 
   static async start(hostCount: number): Promise<Lab> {
     const registry = await startRegistry();
+    const tap = await startRegistryTap(registry.host);
+    const cacheDir = await mkdtemp(path.join(tmpdir(), "hcd-bench-cache-"));
     const engine = await startDockerEngine({ name: "bench-deployer", insecureRegistries: [registry.host] });
     const key = generateEd25519KeyPair("bench-deployer");
     const hosts = await Promise.all(
@@ -53,17 +73,29 @@ export class Lab {
         return { sim, target: { address: sim.address, port: 22, user: "root", hostKey: hostKey.publicKey } };
       }),
     );
-    return new Lab(registry, engine, hosts, key);
+    return new Lab(registry, tap, engine, hosts, key, cacheDir);
   }
 
   async stop(): Promise<void> {
     await stopAllSimHosts();
     await this.engine.stop();
+    await this.tap.stop();
     await this.registry.stop();
+    await rm(this.cacheDir, { recursive: true, force: true });
   }
 
   get env(): NodeJS.ProcessEnv {
-    return { ...process.env, DOCKER_HOST: this.engine.dockerHost, DOCKER_BUILDKIT: "0" };
+    return {
+      ...process.env,
+      DOCKER_HOST: this.engine.dockerHost,
+      DOCKER_BUILDKIT: "0",
+      HCLOUD_DEPLOY_CACHE: this.cacheDir,
+    };
+  }
+
+  /** The reference as the deployer reads it: through the tap. */
+  tapped(ref: string): string {
+    return ref.replace(this.registry.host, this.tap.host);
   }
 
   /** Shapes what reaches each host (`hosts`) or what leaves the deployer (`uplink`); `null` removes it. */
@@ -73,7 +105,10 @@ export class Lab {
   }
 
   /** Runs `script` on the deployer (bash, key and token on stdin) and measures it. */
-  async step(scripts: string[][], label: string): Promise<Step> {
+  async step(scripts: string[][], label: string, opts: StepOptions = {}): Promise<Step> {
+    const env = opts.fresh ? { ...this.env, DOCKER_HOST: "unix:///nonexistent/docker.sock" } : this.env;
+    if (opts.fresh) await rm(path.join(this.cacheDir, "blobs"), { recursive: true, force: true });
+    this.tap.reset();
     const tx = async (link: string) =>
       Number((await run("cat", [`/sys/class/net/${link}/statistics/tx_bytes`])).stdout);
     const links = this.hosts.map((h) => `hcd-${h.sim.name}`);
@@ -83,7 +118,7 @@ export class Lab {
     const outputs: string[] = [];
     // Stages run one after another; the scripts of a stage at once (as Pulumi runs independent resources).
     for (const stage of scripts) {
-      const results = await Promise.all(stage.map((script) => this.deployer(script)));
+      const results = await Promise.all(stage.map((script) => this.deployer(script, env)));
       for (const result of results) {
         outputs.push(result.stdout + result.stderr);
         if (result.code !== 0) throw new Error(`${label} failed:\n${result.stdout}${result.stderr}`);
@@ -95,26 +130,30 @@ export class Lab {
       seconds,
       bytes: after.reduce((sum, b, i) => sum + b - before[i], 0),
       uplinkBytes: (await tx(HARNESS_BRIDGE)) - uplinkBefore,
+      downloadedBytes: this.tap.bodyBytes,
       output: outputs.join(""),
     };
   }
 
-  deployer(script: string): Promise<RunResult> {
+  deployer(script: string, env = this.env): Promise<RunResult> {
     return run("bash", ["-c", script], {
-      env: this.env,
+      env,
       input: `${this.key.privateKey.trimEnd()}\n${this.registry.password}\n`,
       check: false,
     });
   }
 
-  /** What `pulumi up` runs for a tarball app on these hosts: the fan-out (2+ hosts), then each host's. */
+  /**
+   * What `pulumi up` runs for a tarball app on these hosts: the fan-out (2+ hosts), then each host's. The
+   * image is in the registry, so the deployer fetches from it (through the tap) what the hosts lack.
+   */
   tarball(ref: string, hosts: readonly LabHost[]): string[][] {
-    const registry = { server: this.registry.host, username: this.registry.user };
+    const registry = { server: this.tap.host, username: this.registry.user };
     const script = (targets: readonly LabHost[], fanOut: boolean) =>
       tarballDeliveryScript({
         app: APP,
         hostTag: hostTagOf(APP, ref),
-        imageRef: ref,
+        imageRef: this.tapped(ref),
         hosts: targets.map((h) => ({ hostName: h.sim.name, target: h.target })),
         registry,
         leaveFailuresToHosts: fanOut,

@@ -68,6 +68,8 @@ export async function bench(argv: readonly string[]): Promise<BenchResults> {
       hostLoadS: delivery.hostLoadS,
       newLayerMiB,
       newLayerUplink1: cases.find((c) => c.id === "new-layer-1-host")?.uplinkBytes ?? null,
+      changedLayerRegistryBytes: delivery.image.changedLayerRegistryBytes,
+      manifestBytes: delivery.image.manifestBytes,
     }),
   };
   const out = values.out as string;

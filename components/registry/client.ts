@@ -91,6 +91,8 @@ export class RegistryClient {
   /** Bytes of manifest and blob bodies received, whether kept or refused. */
   public downloadedBytes = 0;
   private authorization: string | undefined;
+  /** The answer to a challenge being worked out: requests challenged meanwhile wait for it too. */
+  private authorizing: Promise<string> | undefined;
   private readonly base: string;
 
   constructor(
@@ -124,7 +126,7 @@ export class RegistryClient {
    */
   async blobToFile(digest: string, size: number | undefined, file: string, onBytes?: (n: number) => void) {
     for (let i = 1; ; i++) {
-      const response = await this.respond(`${this.base}/blobs/${digest}`, ["*/*"]);
+      const response = await this.respond(`${this.base}/blobs/${digest}`, ["*/*"], true);
       try {
         await this.save(response, digest, size, file, onBytes);
         return;
@@ -177,16 +179,19 @@ export class RegistryClient {
   }
 
   /** A 2xx answer to a GET, after the auth challenge if one came; anything else throws HttpStatus. */
-  private async respond(url: string, accept: string[]): Promise<Response> {
+  private async respond(url: string, accept: string[], streaming = false): Promise<Response> {
     const sentWith = this.authorization;
-    let response = await this.attempt(url, accept);
+    let response = await this.attempt(url, accept, streaming);
     // Answer the challenge once; a request that raced another one's answer just goes again.
     if (response.status === 401 && (sentWith === undefined || this.authorization !== sentWith)) {
       await response.body?.cancel();
       if (this.authorization === sentWith) {
-        this.authorization = await this.authorize(response.headers.get("www-authenticate") ?? "");
+        this.authorizing ??= this.authorize(response.headers.get("www-authenticate") ?? "").finally(() => {
+          this.authorizing = undefined;
+        });
+        this.authorization = await this.authorizing;
       }
-      response = await this.attempt(url, accept);
+      response = await this.attempt(url, accept, streaming);
     }
     if (!response.ok) {
       await response.body?.cancel();
@@ -195,15 +200,25 @@ export class RegistryClient {
     return response;
   }
 
-  /** One request, retried on network errors, 429 and 5xx; the last answer is returned. */
-  private async attempt(url: string, accept: string[]): Promise<Response> {
+  /**
+   * One request, retried on network errors, 429 and 5xx; the last answer is returned. The timeout bounds
+   * the answer and its body, but a `streaming` body only until the answer came (save watches it for stalls).
+   */
+  private async attempt(url: string, accept: string[], streaming = false): Promise<Response> {
     let lastError: Error | undefined;
     for (let i = 1; i <= ATTEMPTS; i++) {
       try {
         const headers: Record<string, string> = { Accept: accept.join(", ") };
         if (this.authorization) headers.Authorization = this.authorization;
         // fetch drops Authorization on a redirect to another origin (blob storage), as it should.
-        const response = await this.fetchImpl(url, { headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
+        const timeout = AbortSignal.timeout(TIMEOUT_MS);
+        const untilAnswered = new AbortController();
+        const cut = () => untilAnswered.abort(timeout.reason);
+        timeout.addEventListener("abort", cut);
+        const response = await this.fetchImpl(url, {
+          headers,
+          signal: streaming ? untilAnswered.signal : timeout,
+        }).finally(() => timeout.removeEventListener("abort", cut));
         if ((response.status !== 429 && response.status < 500) || i === ATTEMPTS) return response;
         await response.body?.cancel();
         await pause(retryAfterMs(response, i));

@@ -48,9 +48,11 @@ export function fetchesFromRegistry(args: Pick<TarballDeliveryArgs, "imageRef" |
 
 /**
  * The deployer's side of a tarball delivery (bash). Stdin: the OpenSSH private key, then optionally one
- * line with a registry pull token. Asks every host first (one round trip over one connection): a host
- * that has the image costs nothing more, not even a pull on the deployer. The others get only the layers
- * they lack, packed once per set of missing layers and streamed once from the deployer through a chain
+ * line with a registry pull token. Asks every host first (one round trip over one connection), while the
+ * image's manifest is read from the registry: a host that has the image costs nothing more. The others
+ * get only the layers they lack: for an image in the stack's registry, the deployer fetches just those
+ * blobs (verified, through its blob cache; no Docker engine needed), else it saves them from its engine.
+ * Each set of missing layers is packed once and streamed once from the deployer through a chain
  * of hosts that store and pass it on; every host checks the deployer's checksum before it loads. A
  * broken relay falls back to a direct stream, an engine that refuses a partial archive to the full one.
  */
@@ -85,12 +87,13 @@ host_failed() {
   if [ "$leave_failures" = 0 ]; then say_at "$1" "$2" >&2; exit 1; fi
   say_at "$1" "$2; its own delivery tries again directly"
 }
-# After the key, stdin may hold a registry token (its first non-empty line), for pulling to the deployer.
+# After the key, stdin may hold the registry's read-only token (its first non-empty line).
 token=""
 while IFS= read -r token && [ -z "$token" ]; do :; done
 relay=""
 [ "\${#host_name[@]}" -gt 1 ] && [ "$parallelism" -gt 1 ] && relay=relay
 
+${planStart(args)}
 # Stage: ask every host what it has (and let it make a relay key for this delivery).
 hosts=("\${!host_name[@]}")
 run_jobs probe_host "\${hosts[@]}"
@@ -131,24 +134,31 @@ ${deliverLoop()}`;
 }
 
 /** Sends each set of hosts that share k layers its pack: chains of up to $parallelism, then retries. */
+/** For an image in the stack's registry: its manifest and config, read in the background (see below). */
+function planStart(args: TarballDeliveryArgs): string {
+  const { server, username } = args.registry;
+  const names = args.hosts.map((h) => h.hostName).join(", ");
+  return `from_registry=${fetchesFromRegistry(args) ? 1 : 0} code=0
+if [ "$from_registry" = 1 ]; then
+${writeRegistryModules()}  export HCLOUD_DEPLOY_REGISTRY=${shQuote(server)} HCLOUD_DEPLOY_REGISTRY_USER=${shQuote(username)}
+  export HCLOUD_DEPLOY_REGISTRY_INSECURE=${args.registry.insecure ? 1 : 0} HCLOUD_DEPLOY_SAY=${shQuote(`hcloud-deploy: ${args.app} on ${names}: `)}
+  # Its stdin given explicitly (a background job's is /dev/null otherwise): the token.
+  node "$work/registry/deployerFetch.js" plan "$ref" ${shQuote(args.platform ?? "linux/amd64")} \\
+    < <(printf '%s\\n' "$token") > "$work/plan" 2> "$work/plan.err" &
+  plan_pid=$!
+fi
+`;
+}
+
 /**
  * Where the image's layers come from: the stack's registry (its manifest and config first, the blobs later
  * per set of missing layers), or the deployer's engine. Leaves $image_id and $diff_ids.
  */
 function imageSourceStage(args: TarballDeliveryArgs): string {
   const { server, username } = args.registry;
-  const registry = fetchesFromRegistry(args);
-  const names = args.hosts.map((h) => h.hostName).join(", ");
-  return `# Stage: the image's manifest and config, from the registry (with the read-only token) or the deployer's engine.
-from_registry=${registry ? 1 : 0}
+  return `# Stage: the image's manifest and config, from the registry (read while the hosts are asked) or the deployer's engine.
 if [ "$from_registry" = 1 ]; then
-${writeRegistryModules()}  export HCLOUD_DEPLOY_REGISTRY=${shQuote(server)} HCLOUD_DEPLOY_REGISTRY_USER=${shQuote(username)}
-  export HCLOUD_DEPLOY_REGISTRY_INSECURE=${args.registry.insecure ? 1 : 0} HCLOUD_DEPLOY_SAY=${shQuote(`hcloud-deploy: ${args.app} on ${names}: `)}
-  code=0
-  # In the background (a signal stops it at once), with its stdin given explicitly: the token.
-  node "$work/registry/deployerFetch.js" plan "$ref" ${shQuote(args.platform ?? "linux/amd64")} \\
-    < <(printf '%s\\n' "$token") > "$work/plan" 2> "$work/plan.err" &
-  wait $! || code=$?
+  wait "$plan_pid" || code=$?
   if [ "$code" = ${EXIT_NOT_IN_REGISTRY} ] && docker image inspect "$ref" > /dev/null 2>&1; then
     say "$ref is not in ${server}: sending the deployer's own copy"
     from_registry=0
