@@ -30,8 +30,10 @@ export class BlobCache {
   /** Where the cache lives: `$HCLOUD_DEPLOY_CACHE/blobs` (default ~/.cache/hcloud-deploy), bounded by `$HCLOUD_DEPLOY_BLOB_CACHE_MIB`. */
   static fromEnv(env: NodeJS.ProcessEnv): BlobCache {
     const base = env.HCLOUD_DEPLOY_CACHE || path.join(env.HOME || "/root", ".cache", "hcloud-deploy");
-    const mib = Number(env.HCLOUD_DEPLOY_BLOB_CACHE_MIB || DEFAULT_BLOB_CACHE_MIB);
-    if (!Number.isFinite(mib) || mib < 0)
+    const setting = env.HCLOUD_DEPLOY_BLOB_CACHE_MIB;
+    const unset = setting === undefined || setting === "";
+    const mib = unset ? DEFAULT_BLOB_CACHE_MIB : Number(setting);
+    if (!unset && !/^\s*\d+(\.\d+)?\s*$/.test(setting))
       throw new Error(
         `HCLOUD_DEPLOY_BLOB_CACHE_MIB must be a number of MiB, not ${env.HCLOUD_DEPLOY_BLOB_CACHE_MIB}`,
       );

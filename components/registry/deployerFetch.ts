@@ -66,8 +66,13 @@ async function manifestOf(ctx: FetchContext, digest: string): Promise<Manifest> 
     fetched = answer.manifest;
     return answer.bytes;
   });
-  // A cached manifest's media type is in its body (the spec requires it of indexes and OCI manifests).
-  return fetched ?? (JSON.parse(bytes.toString("utf8")) as Manifest);
+  if (fetched) return fetched;
+  // Only the body is cached; a body without its media type (the spec makes it optional) says by its shape.
+  const cached = JSON.parse(bytes.toString("utf8")) as Manifest;
+  return {
+    ...cached,
+    mediaType: cached.mediaType ?? (cached.manifests ? INDEX_TYPES[0] : MANIFEST_TYPES[0]),
+  };
 }
 
 async function configOf(ctx: FetchContext, digest: string): Promise<ImageConfig> {
@@ -174,7 +179,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, toke
   const [command, ref, ...rest] = argv;
   const parsed = parseDigestRef(ref ?? "");
   const server = env.HCLOUD_DEPLOY_REGISTRY ?? "";
-  if (!parsed || (command !== "plan" && command !== "fetch")) {
+  const complete =
+    command === "plan" ? rest.length <= 1 : command === "fetch" && /^\d+$/.test(rest[0] ?? "") && !!rest[1];
+  if (!parsed || !complete) {
     process.stderr.write(
       `usage: fetch.js plan <registry/name@sha256:…> <os/arch> | fetch <ref> <skip> <dir>\n`,
     );
@@ -187,17 +194,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, toke
     insecure: env.HCLOUD_DEPLOY_REGISTRY_INSECURE === "1",
   };
   const prefix = env.HCLOUD_DEPLOY_SAY ?? "";
-  const ctx: FetchContext = {
-    client: new RegistryClient(parsed.server, parsed.repository, access),
-    cache: BlobCache.fromEnv(env),
-    server: parsed.server,
-    say: (line) => process.stdout.write(`${prefix}${line}\n`),
-  };
   try {
+    const ctx: FetchContext = {
+      client: new RegistryClient(parsed.server, parsed.repository, access),
+      cache: BlobCache.fromEnv(env),
+      server: parsed.server,
+      say: (line) => process.stdout.write(`${prefix}${line}\n`),
+    };
     const lines =
       command === "plan"
         ? await plan(ctx, parsed.digest, rest[0] ?? "linux/amd64")
-        : [`${prefix}${await fetchArchive(ctx, parsed.digest, Number(rest[0]), rest[1] ?? "")}`];
+        : [`${prefix}${await fetchArchive(ctx, parsed.digest, Number(rest[0]), rest[1])}`];
     process.stdout.write(lines.map((l) => `${l}\n`).join(""));
     return 0;
   } catch (err) {
@@ -214,5 +221,5 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, toke
 if (require.main === module) {
   // The token is the first line of stdin; nothing else comes there.
   const token = readFileSync(0, "utf8").split("\n")[0].trim();
-  main(process.argv.slice(2), process.env, token).then((code) => process.exit(code));
+  void main(process.argv.slice(2), process.env, token).then((code) => process.exit(code));
 }
