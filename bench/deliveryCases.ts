@@ -1,6 +1,6 @@
 /** The delivery cases of the benchmark (issue 10), on the lab's simulated hosts. */
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { run } from "../local/exec";
 import { buildBenchImages, Log } from "./image";
@@ -146,10 +146,11 @@ export async function runDeliveryCases(
       const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(3);
       log(
         `${label}: ${mib(step.bytes)} MiB to the hosts, ${mib(step.uplinkBytes)} MiB from the deployer, ` +
-          `${mib(step.downloadedBytes)} MiB from the registry, ${step.seconds.toFixed(2)} s (runs: ${times})`,
+          `${mib(step.downloadedBytes)} MiB from the registry, ${step.seconds.toFixed(2)} s (runs: ${times}), ` +
+          `CPU busy ${step.cpuBusyS.toFixed(2)} s of ${(step.seconds * cpus().length).toFixed(2)}`,
       );
-      const { bytes, uplinkBytes, downloadedBytes, seconds } = step;
-      cases.push({ id, label, hosts, bytes, uplinkBytes, downloadedBytes, seconds });
+      const { bytes, uplinkBytes, downloadedBytes, cpuBusyS, seconds } = step;
+      cases.push({ id, label, hosts, bytes, uplinkBytes, downloadedBytes, cpuBusyS, seconds });
     };
     const [h1, h2] = lab.hosts;
     await lab.shape("hosts", opts.rate);

@@ -3,7 +3,7 @@
  * shaping with tc, and measuring a step (wall time, bytes that reached the hosts, bytes that left the
  * deployer). The delivery scripts are the very ones `pulumi up` runs.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { FAIL_FUNCTION, hostTagOf, sayFunction, shQuote } from "../components/shell/prelude";
@@ -31,6 +31,11 @@ export interface Step {
   readonly uplinkBytes: number;
   /** Bytes of registry answers the deployer received (manifests and blobs), through the tap. */
   readonly downloadedBytes: number;
+  /**
+   * CPU seconds the whole machine was busy during the step (deployer, simulated hosts and anything else
+   * running): next to `seconds × cores` it tells a step that waited on the CPU from one that waited on links.
+   */
+  readonly cpuBusyS: number;
   readonly output: string;
 }
 
@@ -114,6 +119,7 @@ export class Lab {
     const links = this.hosts.map((h) => `hcd-${h.sim.name}`);
     const before = await Promise.all(links.map(tx));
     const uplinkBefore = await tx(HARNESS_BRIDGE);
+    const cpuBefore = await cpuBusySeconds();
     const started = performance.now();
     const outputs: string[] = [];
     // Stages run one after another; the scripts of a stage at once (as Pulumi runs independent resources).
@@ -131,6 +137,7 @@ export class Lab {
       bytes: after.reduce((sum, b, i) => sum + b - before[i], 0),
       uplinkBytes: (await tx(HARNESS_BRIDGE)) - uplinkBefore,
       downloadedBytes: this.tap.bodyBytes,
+      cpuBusyS: (await cpuBusySeconds()) - cpuBefore,
       output: outputs.join(""),
     };
   }
@@ -157,6 +164,8 @@ export class Lab {
         hosts: targets.map((h) => ({ hostName: h.sim.name, target: h.target })),
         registry,
         leaveFailuresToHosts: fanOut,
+        // As Delivery does: after a fan-out, ask the host before reading the registry.
+        readAhead: fanOut || hosts.length === 1,
       });
     const perHost = hosts.map((h) => script([h], false));
     return hosts.length > 1 ? [[script(hosts, true)], perHost] : [perHost];
@@ -210,4 +219,12 @@ export class Lab {
       ),
     );
   }
+}
+
+/** Seconds all CPUs spent busy since boot (/proc/stat: everything but idle and iowait, in 1/100 s). */
+async function cpuBusySeconds(): Promise<number> {
+  const line = (await readFile("/proc/stat", "utf8")).split("\n")[0];
+  const [, ...ticks] = line.trim().split(/\s+/).map(Number);
+  const idle = ticks[3] + ticks[4];
+  return (ticks.reduce((a, b) => a + b, 0) - idle) / 100;
 }

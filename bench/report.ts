@@ -15,6 +15,8 @@ export interface CaseResult {
   readonly uplinkBytes: number | null;
   /** Bytes the deployer downloaded from the registry (manifests and blobs); absent for cases that do not. */
   readonly downloadedBytes?: number | null;
+  /** CPU seconds the machine was busy during the case's median run (all cores together). */
+  readonly cpuBusyS?: number;
   readonly seconds: number | null;
   /** Why the case did not run (then bytes and seconds are null). */
   readonly skipped?: string;

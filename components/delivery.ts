@@ -82,6 +82,8 @@ export class Delivery extends pulumi.ComponentResource {
               hosts: [{ hostName, target: sshTarget }],
               registry,
               platform: args.platform,
+              // After a fan-out the host most likely has the image: ask it before reading the registry.
+              readAhead: args.after === undefined,
             })
           : registryPullDeliveryScript({
               app,

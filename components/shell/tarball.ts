@@ -37,6 +37,11 @@ export interface TarballDeliveryArgs {
    * script with `hcloud-deploy: <app> on <host>: <cause>` as its last line.
    */
   readonly leaveFailuresToHosts?: boolean;
+  /**
+   * Read the image's manifest from the registry while the hosts are asked, rather than after they said
+   * they lack it. Worth it unless the hosts most likely have the image (after a fan-out). Default: true.
+   */
+  readonly readAhead?: boolean;
 }
 
 export const DEFAULT_PARALLELISM = 8;
@@ -134,19 +139,23 @@ ${deliverLoop()}`;
 }
 
 /** Sends each set of hosts that share k layers its pack: chains of up to $parallelism, then retries. */
-/** For an image in the stack's registry: its manifest and config, read in the background (see below). */
+/**
+ * For an image in the stack's registry: `plan` reads its manifest and config in the background (waited
+ * for in imageSourceStage), at once unless `readAhead` is off.
+ */
 function planStart(args: TarballDeliveryArgs): string {
   const { server, username } = args.registry;
   const names = args.hosts.map((h) => h.hostName).join(", ");
-  return `from_registry=${fetchesFromRegistry(args) ? 1 : 0} code=0
-if [ "$from_registry" = 1 ]; then
+  return `from_registry=${fetchesFromRegistry(args) ? 1 : 0} read_ahead=${args.readAhead === false ? 0 : 1} code=0 plan_pid=""
+plan() {
 ${writeRegistryModules()}  export HCLOUD_DEPLOY_REGISTRY=${shQuote(server)} HCLOUD_DEPLOY_REGISTRY_USER=${shQuote(username)}
   export HCLOUD_DEPLOY_REGISTRY_INSECURE=${args.registry.insecure ? 1 : 0} HCLOUD_DEPLOY_SAY=${shQuote(`hcloud-deploy: ${args.app} on ${names}: `)}
   # Its stdin given explicitly (a background job's is /dev/null otherwise): the token.
   node "$work/registry/deployerFetch.js" plan "$ref" ${shQuote(args.platform ?? "linux/amd64")} \\
     < <(printf '%s\\n' "$token") > "$work/plan" 2> "$work/plan.err" &
   plan_pid=$!
-fi
+}
+[ "$from_registry" = 0 ] || [ "$read_ahead" = 0 ] || plan
 `;
 }
 
@@ -158,6 +167,7 @@ function imageSourceStage(args: TarballDeliveryArgs): string {
   const { server, username } = args.registry;
   return `# Stage: the image's manifest and config, from the registry (read while the hosts are asked) or the deployer's engine.
 if [ "$from_registry" = 1 ]; then
+  [ -n "$plan_pid" ] || plan
   wait "$plan_pid" || code=$?
   if [ "$code" = ${EXIT_NOT_IN_REGISTRY} ] && docker image inspect "$ref" > /dev/null 2>&1; then
     say "$ref is not in ${server}: sending the deployer's own copy"

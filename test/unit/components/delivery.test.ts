@@ -55,6 +55,13 @@ describe("Delivery by tarball (the default)", () => {
     expect(script).toContain(`host_tag='hcloud-deploy/web:${HEX}'`);
     expect(script).toContain("host_name=('box')");
     expect(script).toContain("leave_failures=0");
+    // In the stack's registry: fetched from there, the manifest read while the host is asked.
+    expect(script).toContain("from_registry=1 read_ahead=1 ");
+    expect(script).toContain(
+      `export HCLOUD_DEPLOY_REGISTRY='registry.example:5000' HCLOUD_DEPLOY_REGISTRY_USER='bot'`,
+    );
+    expect(script).toContain("HCLOUD_DEPLOY_REGISTRY_INSECURE=0 ");
+    expect(script).toContain(`plan "$ref" 'linux/amd64'`);
     expect(script).not.toContain("pull-token-value");
     expect(script).not.toContain("OPENSSH PRIVATE KEY-----\nb3Bl");
   });
@@ -89,6 +96,33 @@ describe("Delivery after a fan-out", () => {
       });
     });
     expect(run.named("web-on-box-load").opts.dependsOn).toEqual([after]);
+    // The host most likely has the image by then: the registry is read only if it does not.
+    expect(run.named("web-on-box-load").inputs.environment.HCLOUD_DEPLOY_SCRIPT).toContain(
+      "from_registry=1 read_ahead=0 ",
+    );
+  });
+});
+
+describe("Delivery of an image from elsewhere", () => {
+  test.each([
+    ["another registry", "elsewhere.example/org/web", "linux/amd64", "from_registry=0 "],
+    [
+      "the stack's registry, an arm64 host, plain HTTP",
+      "registry.example:5000/org/web",
+      "linux/arm64",
+      "from_registry=1 ",
+    ],
+  ] as const)("%s", async (_, repository, platform, expected) => {
+    const run = await runDelivery({
+      app: "web",
+      imageRef: `${repository}@sha256:${HEX}`,
+      registry: { ...REGISTRY, insecure: true },
+      platform,
+    });
+    const script: string = run.named("web-on-box-load").inputs.environment.HCLOUD_DEPLOY_SCRIPT;
+    expect(script).toContain(expected);
+    expect(script).toContain(`plan "$ref" '${platform}'`);
+    expect(script).toContain("HCLOUD_DEPLOY_REGISTRY_INSECURE=1 ");
   });
 });
 
