@@ -137,7 +137,7 @@ export class Lab {
       bytes: after.reduce((sum, b, i) => sum + b - before[i], 0),
       uplinkBytes: (await tx(HARNESS_BRIDGE)) - uplinkBefore,
       downloadedBytes: this.tap.bodyBytes,
-      cpuBusyS: (await cpuBusySeconds()) - cpuBefore,
+      cpuBusyS: Math.round(((await cpuBusySeconds()) - cpuBefore) * 100) / 100,
       output: outputs.join(""),
     };
   }
