@@ -292,7 +292,10 @@ describeE2e("hosts on the real engine", () => {
       process.stdout.write(`arch: status:\n${status.stdout}`);
       expect([status.code, status.stderr]).toEqual([0, ""]);
       for (const s of first) {
-        expect(status.stdout).toMatch(new RegExp(`^${s.host}  \\[[0-9a-f:]+\\]  ${s.platform}  disk: `, "m"));
+        // Two hosts: each on the stack's private network, whose address status shows.
+        expect(status.stdout).toMatch(
+          new RegExp(`^${s.host}  \\[[0-9a-f:]+\\]  private 10\\.100\\.0\\.\\d+  ${s.platform}  disk: `, "m"),
+        );
         expect(status.stdout).toContain(s.digest.slice(0, 19));
       }
       expect(status.stdout).toContain("stack local: no drift; 2 service(s) on 2 host(s)");
