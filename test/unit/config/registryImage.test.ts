@@ -1,79 +1,30 @@
 // The registry client against a loopback registry (plain HTTP, as loopback registries are): the token
 // dances of GHCR (Bearer from a realm) and distribution with htpasswd (Basic), indexes and single images,
 // and one-line errors naming the registry, the image and the status.
-import { createHash } from "crypto";
-import * as http from "http";
-import type { AddressInfo } from "net";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import { readImagePlatforms, RegistryAccess } from "../../../config/registryImage";
+import { imageRegistry, INDEX, Loopback, MANIFEST, sha, startLoopback } from "../support/loopbackRegistry";
 
-const sha = (body: string) => `sha256:${createHash("sha256").update(body).digest("hex")}`;
-const MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
-const INDEX = "application/vnd.oci.image.index.v1+json";
-
-interface Answer {
-  status: number;
-  body?: string;
-  headers?: Record<string, string>;
-}
-type Handler = (req: http.IncomingMessage) => Answer | undefined;
-
-let server: http.Server;
-let host: string;
-let handler: Handler;
-const seen: { url: string; authorization?: string }[] = [];
-
+let loop: Loopback;
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    seen.push({ url: req.url ?? "", authorization: req.headers.authorization });
-    const answer = handler(req) ?? { status: 404, body: '{"errors":[{"code":"MANIFEST_UNKNOWN"}]}' };
-    res.writeHead(answer.status, { Connection: "close", ...answer.headers });
-    res.end(answer.body ?? "");
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  loop = await startLoopback();
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => loop.close());
 beforeEach(() => {
-  seen.length = 0;
+  loop.seen.length = 0;
 });
 
 const access = (over: Partial<RegistryAccess> = {}): RegistryAccess => ({
-  server: host,
+  server: loop.host,
   username: "bot",
   token: "pull-token",
   insecure: false,
   ...over,
 });
 
-/** A registry holding `blobs` by digest under /v2/o/web/, behind the given challenge. */
-function registry(
-  blobs: Record<string, { body: string; type: string }>,
-  auth: "none" | "basic" | "bearer",
-): Handler {
-  const basic = `Basic ${Buffer.from("bot:pull-token").toString("base64")}`;
-  return (req): Answer | undefined => {
-    const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname === "/token") {
-      if (req.headers.authorization !== basic) return { status: 401 };
-      const scope = url.searchParams.get("scope");
-      return {
-        status: 200,
-        body: JSON.stringify({ token: `t-${url.searchParams.get("service")}-${scope}` }),
-      };
-    }
-    const wanted = { none: undefined, basic, bearer: "Bearer t-registry-repository:o/web:pull" }[auth];
-    if (wanted !== undefined && req.headers.authorization !== wanted) {
-      const challenge =
-        auth === "basic"
-          ? 'Basic realm="Registry Realm"'
-          : `Bearer realm="http://${host}/token",service="registry",scope="repository:o/web:pull"`;
-      return { status: 401, headers: { "WWW-Authenticate": challenge } };
-    }
-    const digest = /^\/v2\/o\/web\/(?:manifests|blobs)\/(sha256:[0-9a-f]{64})$/.exec(url.pathname)?.[1];
-    const blob = digest ? blobs[digest] : undefined;
-    return blob && { status: 200, body: blob.body, headers: { "Content-Type": blob.type } };
-  };
-}
+const registry = (blobs: Record<string, { body: string; type: string }>, auth: "none" | "basic" | "bearer") =>
+  imageRegistry(() => loop.host, blobs, auth);
 
 function image(architecture: string) {
   const config = JSON.stringify({ os: "linux", architecture, rootfs: { type: "layers", diff_ids: [] } });
@@ -124,28 +75,28 @@ describe("readImagePlatforms", () => {
   test.each(["none", "basic", "bearer"] as const)(
     "an index, %s auth: one digest ref per platform",
     async (auth) => {
-      handler = registry(all, auth);
-      const ref = `${host}/o/web@${sha(index)}`;
+      loop.handler = registry(all, auth);
+      const ref = `${loop.host}/o/web@${sha(index)}`;
       expect(await readImagePlatforms(ref, access())).toEqual({
         ref,
         index: true,
         platforms: {
-          "linux/amd64": `${host}/o/web@${amd64.digest}`,
-          "linux/arm64": `${host}/o/web@${arm64.digest}`,
+          "linux/amd64": `${loop.host}/o/web@${amd64.digest}`,
+          "linux/arm64": `${loop.host}/o/web@${arm64.digest}`,
         },
       });
     },
   );
 
   test("a single image: its config says the platform; the token is fetched once", async () => {
-    handler = registry(all, "bearer");
-    const ref = `${host}/o/web@${arm64.digest}`;
+    loop.handler = registry(all, "bearer");
+    const ref = `${loop.host}/o/web@${arm64.digest}`;
     expect(await readImagePlatforms(ref, access())).toEqual({
       ref,
       index: false,
       platforms: { "linux/arm64": ref },
     });
-    expect(seen.map((s) => s.url.split("?")[0])).toEqual([
+    expect(loop.seen.map((s) => s.url.split("?")[0])).toEqual([
       `/v2/o/web/manifests/${arm64.digest}`,
       "/token",
       `/v2/o/web/manifests/${arm64.digest}`,
@@ -154,12 +105,12 @@ describe("readImagePlatforms", () => {
   });
 
   test("the pull token goes to the stack's registry only", async () => {
-    handler = registry(all, "basic");
-    const ref = `${host}/o/web@${amd64.digest}`;
+    loop.handler = registry(all, "basic");
+    const ref = `${loop.host}/o/web@${amd64.digest}`;
     await expect(readImagePlatforms(ref, access({ server: "ghcr.io" }))).rejects.toThrow(
-      `registry ${host}: image ${ref}: HTTP 401 (the registry wants credentials it did not get or refused (hcloud-deploy:registryPullToken))`,
+      `registry ${loop.host}: image ${ref}: HTTP 401 (the registry wants credentials it did not get or refused (hcloud-deploy:registryPullToken))`,
     );
-    expect(seen.every((s) => s.authorization === undefined)).toBe(true);
+    expect(loop.seen.every((s) => s.authorization === undefined)).toBe(true);
   });
 
   test.each([
@@ -168,28 +119,28 @@ describe("readImagePlatforms", () => {
     [429, "HTTP 429 (rate limited by the registry; try again later)"],
     [500, "HTTP 500"],
   ])("HTTP %d fails in one line", async (status, problem) => {
-    handler = () => ({ status, headers: { "Retry-After": "0" } });
-    const ref = `${host}/o/web@${amd64.digest}`;
+    loop.handler = () => ({ status, headers: { "Retry-After": "0" } });
+    const ref = `${loop.host}/o/web@${amd64.digest}`;
     await expect(readImagePlatforms(ref, access())).rejects.toThrow(
-      `registry ${host}: image ${ref}: ${problem}`,
+      `registry ${loop.host}: image ${ref}: ${problem}`,
     );
     // 429 and 5xx are tried three times; the others once.
-    expect(seen).toHaveLength(status === 429 || status >= 500 ? 3 : 1);
+    expect(loop.seen).toHaveLength(status === 429 || status >= 500 ? 3 : 1);
   });
 
   test("a 503 that passes is retried", async () => {
     let calls = 0;
     const inner = registry(all, "none");
-    handler = (req) => (++calls === 1 ? { status: 503 } : inner(req));
-    const ref = `${host}/o/web@${amd64.digest}`;
+    loop.handler = (req, res) => (++calls === 1 ? { status: 503 } : inner(req, res));
+    const ref = `${loop.host}/o/web@${amd64.digest}`;
     expect((await readImagePlatforms(ref, access())).platforms).toEqual({ "linux/amd64": ref });
   });
 
   test("a body that does not match its digest is refused", async () => {
-    handler = () => ({ status: 200, body: index, headers: { "Content-Type": INDEX } });
-    const ref = `${host}/o/web@${amd64.digest}`;
+    loop.handler = () => ({ status: 200, body: index, headers: { "Content-Type": INDEX } });
+    const ref = `${loop.host}/o/web@${amd64.digest}`;
     await expect(readImagePlatforms(ref, access())).rejects.toThrow(
-      `registry ${host}: image ${ref}: the registry sent ${sha(index)} for ${amd64.digest}`,
+      `registry ${loop.host}: image ${ref}: the registry sent ${sha(index)} for ${amd64.digest}`,
     );
   });
 

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "
 import os from "node:os";
 import path from "node:path";
 import { BlobCache, DEFAULT_BLOB_CACHE_MIB, linkOrCopy } from "../../../components/registry/blobCache";
-import { sha } from "./loopback";
+import { sha } from "../support/loopbackRegistry";
 
 // The module's own fs/promises (jest hands core modules out as they are), for link to be made to fail.
 const fsPromises: typeof import("node:fs/promises") = jest.requireActual("node:fs/promises");

@@ -13,7 +13,16 @@ import {
   RegistryAccess,
   RegistryClient,
 } from "../../../components/registry/client";
-import { Answer, BASIC, fastPauses, INDEX, Loopback, MANIFEST, sha, startLoopback } from "./loopback";
+import {
+  Answer,
+  BASIC,
+  fastPauses,
+  INDEX,
+  Loopback,
+  MANIFEST,
+  sha,
+  startLoopback,
+} from "../support/loopbackRegistry";
 
 const HEX = "0123456789abcdef".repeat(4);
 const DIGEST = `sha256:${HEX}`;

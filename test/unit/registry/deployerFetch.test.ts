@@ -13,7 +13,15 @@ import {
   main,
   plan,
 } from "../../../components/registry/deployerFetch";
-import { fastPauses, imageRegistry, INDEX, Loopback, MANIFEST, sha, startLoopback } from "./loopback";
+import {
+  fastPauses,
+  imageRegistry,
+  INDEX,
+  Loopback,
+  MANIFEST,
+  sha,
+  startLoopback,
+} from "../support/loopbackRegistry";
 
 const LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 type Blobs = Record<string, { body: string | Buffer; type: string }>;

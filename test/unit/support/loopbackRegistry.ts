@@ -1,5 +1,5 @@
-// A loopback registry for the registry modules' tests, as test/unit/config/registryImage.test.ts has one:
-// plain HTTP on 127.0.0.1 (or ::1), a handler the test sets, and every request it saw.
+// A loopback registry for the registry client's tests (config/registryImage, components/registry): plain
+// HTTP on 127.0.0.1 (or ::1), a handler the test sets, and every request it saw.
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
