@@ -63,8 +63,9 @@ const sortBy = <T>(items: T[], key: (item: T) => string) =>
 async function deploy(rel: Release, tarballTo: HostArchitecture) {
   await Promise.all(
     ARCHITECTURES.map(async (arch) => {
-      const by = arch === tarballTo ? deliver : deliverByPull;
-      await by(deployer, registry, hosts[arch], "web", rel.refs[arch]);
+      if (arch === tarballTo)
+        await deliver(deployer, registry, hosts[arch], "web", rel.refs[arch], PLATFORM[arch]);
+      else await deliverByPull(deployer, registry, hosts[arch], "web", rel.refs[arch]);
       const result = await rollout(hosts[arch], serviceSpec(hosts[arch], "web", rel.refs[arch]));
       expect([arch, result.code, result.stderr]).toEqual([arch, 0, ""]);
     }),

@@ -136,6 +136,8 @@ export async function deliver(
   host: TestHost,
   app: string,
   ref: string,
+  /** The host's platform, as `pulumi up` passes it: the image of it an index names. */
+  platform = "linux/amd64",
 ) {
   const script = tarballDeliveryScript({
     app,
@@ -143,6 +145,7 @@ export async function deliver(
     imageRef: ref,
     hosts: [{ hostName: host.sim.name, target: host.target }],
     registry: { server: registry.host, username: registry.user, insecure: true },
+    platform,
   });
   // The pull token: the deployer fetches the blobs the host lacks from the registry, as `pulumi up` does.
   const result = await runOnDeployer(engine, script, `${deployerKey.privateKey}\n${registry.password}\n`);
