@@ -138,7 +138,6 @@ ${packSourceFunctions()}
 ${deliverLoop()}`;
 }
 
-/** Sends each set of hosts that share k layers its pack: chains of up to $parallelism, then retries. */
 /**
  * For an image in the stack's registry: `plan` reads its manifest and config in the background (waited
  * for in imageSourceStage), at once unless `readAhead` is off.
@@ -240,6 +239,7 @@ pack_source() {
 `;
 }
 
+/** Sends each set of hosts that share k layers its pack: chains of up to $parallelism, then retries. */
 function deliverLoop(): string {
   return `# deliver <k> <host>…: one chain, armed, fed, and loaded on every host.
 deliver() {

@@ -4,7 +4,15 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { readImagePlatforms, RegistryAccess } from "../../../config/registryImage";
-import { imageRegistry, INDEX, Loopback, MANIFEST, sha, startLoopback } from "../support/loopbackRegistry";
+import {
+  accessTo,
+  imageRegistry,
+  INDEX,
+  Loopback,
+  MANIFEST,
+  sha,
+  startLoopback,
+} from "../support/loopbackRegistry";
 
 let loop: Loopback;
 beforeAll(async () => {
@@ -15,13 +23,7 @@ beforeEach(() => {
   loop.seen.length = 0;
 });
 
-const access = (over: Partial<RegistryAccess> = {}): RegistryAccess => ({
-  server: loop.host,
-  username: "bot",
-  token: "pull-token",
-  insecure: false,
-  ...over,
-});
+const access = (over: Partial<RegistryAccess> = {}): RegistryAccess => accessTo(loop, over);
 
 const registry = (blobs: Record<string, { body: string; type: string }>, auth: "none" | "basic" | "bearer") =>
   imageRegistry(() => loop.host, blobs, auth);

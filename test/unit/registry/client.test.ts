@@ -14,6 +14,7 @@ import {
   RegistryClient,
 } from "../../../components/registry/client";
 import {
+  accessTo,
   Answer,
   BASIC,
   fastPauses,
@@ -53,13 +54,7 @@ beforeEach(() => {
 });
 afterEach(() => jest.restoreAllMocks());
 
-const access = (over: Partial<RegistryAccess> = {}): RegistryAccess => ({
-  server: loop.host,
-  username: "bot",
-  token: "pull-token",
-  insecure: false,
-  ...over,
-});
+const access = (over: Partial<RegistryAccess> = {}): RegistryAccess => accessTo(loop, over);
 const client = (over: Partial<RegistryAccess> = {}) => new RegistryClient(loop.host, "o/web", access(over));
 const paths = () => loop.seen.map((s) => s.url.split("?")[0]);
 const exists = (file: string) =>

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { RegistryAccess } from "../../../components/registry/client";
 
 export const sha = (body: string | Buffer) => `sha256:${createHash("sha256").update(body).digest("hex")}`;
 export const MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
@@ -61,6 +62,15 @@ export async function startLoopback(address = "127.0.0.1"): Promise<Loopback> {
   loopback.host = address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
   return loopback;
 }
+
+/** The access the tests give the client: bot with its pull token, for the loopback registry. */
+export const accessTo = (loop: Loopback, over: Partial<RegistryAccess> = {}): RegistryAccess => ({
+  server: loop.host,
+  username: "bot",
+  token: "pull-token",
+  insecure: false,
+  ...over,
+});
 
 export const BASIC = `Basic ${Buffer.from("bot:pull-token").toString("base64")}`;
 export const BEARER = "Bearer t-registry-repository:o/web:pull";
